@@ -1,0 +1,134 @@
+"""The one schema, as SQLAlchemy Core tables. Alembic migrations create it; the
+tables here are what the Store queries. Keep the two in step (a test checks it)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["metadata", "sources", "feeds", "articles", "stories", "tags", "article_tags", "users", "comments"]
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store: naive datetime refused; use timezone-aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+sources = Table(
+    "sources", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("homepage", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+feeds = Table(
+    "feeds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("title", Text),
+    Column("site_url", Text),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_fetched_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("next_check_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+stories = Table(
+    "stories", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("first_seen_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),
+    Column("article_count", Integer, nullable=False, default=0),
+    Column("source_count", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("guid", Text),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL")),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("title", Text, nullable=False),
+    Column("author", Text),
+    Column("published_at", UTCDateTime),
+    Column("fetched_at", UTCDateTime),
+    Column("language", String(16)),
+    Column("text", Text, nullable=False, default=""),
+    Column("summary", Text),
+    Column("content_hash", String(64)),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
+    Column("duplicate_of", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
+)
+Index("ix_articles_published_at", articles.c.published_at)
+Index("ix_articles_content_hash", articles.c.content_hash)
+Index("ix_articles_story_id", articles.c.story_id)
+
+tags = Table(
+    "tags", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(200), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False, default="keyphrase"),
+)
+
+article_tags = Table(
+    "article_tags", metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False, default=0.0),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("email", String(320)),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False, default="user"),
+    Column("banned", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+comments = Table(
+    "comments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("edited_at", UTCDateTime),
+)
+Index("ix_comments_story_id", comments.c.story_id)

@@ -1,0 +1,79 @@
+"""Shared fixtures: real stores (SQLite file and PostgreSQL), settings, the demo newsroom.
+
+PostgreSQL comes from NEWSLOOM_TEST_PG_URL (default: postgres@127.0.0.1:5432/test). Each
+test session gets its own schema, dropped at the end. Locally a missing server skips the
+PostgreSQL half; under CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from newsloom.settings import load_settings
+from newsloom.store import Store, open_store
+
+PG_URL = os.environ.get("NEWSLOOM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+DEMO_NOW = datetime(2026, 3, 12, 18, 0, tzinfo=timezone.utc)
+
+
+def _pg_schema_url():
+    """Create a private schema for this session and return a URL that uses it."""
+    schema = f"nl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL here"
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unavailable at {PG_URL}: {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    schema, url = _pg_schema_url()
+    yield url
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'newsloom.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(store_url) -> Store:
+    s = open_store(store_url)
+    s.reset()
+    yield s
+    s.reset()
+    s.close()
+
+
+@pytest.fixture
+def settings(tmp_path, store_url):
+    return load_settings({}, home=str(tmp_path), database_url=store_url, env="test",
+                         secret_key="test-secret-not-a-placeholder", fetch_allow_networks=["127.0.0.1/32"],
+                         fetch_timeout=2.0, refresh_interval=30)
+
+
+@pytest.fixture(scope="session")
+def demo_server():
+    from newsloom.demo.server import DemoServer
+
+    with DemoServer(now=DEMO_NOW) as server:
+        yield server
