@@ -1,0 +1,244 @@
+"""The `newsloom` command: thin commands over tasks.jobs. No business logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import NewsloomError
+from .settings import Settings, load_settings, settings_markdown
+
+DEMO_TOML = """# Written by `newsloom demo`: the demo newsroom is served on this machine, so the
+# fetcher may reach 127.0.0.1 (private and loopback addresses are refused otherwise).
+[newsloom]
+fetch_allow_networks = ["127.0.0.1/32"]
+"""
+
+
+class Context:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .store import open_store
+
+            self._store = open_store(self.settings.db_url)
+        return self._store
+
+
+def _fail(exc: NewsloomError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="newsloom")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """newsloom: feeds in, stories out."""
+    try:
+        ctx.obj = Context(load_settings())
+    except NewsloomError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.option("--reset", is_flag=True, help="Delete all stored data (keeps the schema).")
+@click.pass_obj
+def init(obj: Context, reset: bool) -> None:
+    """Create the database (or migrate it to the latest schema)."""
+    store = obj.store
+    if reset:
+        store.reset()
+    click.echo(f"database ready: {obj.settings.db_url} (schema {store.schema_revision()})")
+
+
+@main.group()
+def feeds() -> None:
+    """Add, import, export and list feeds."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--no-verify", is_flag=True, help="Store the URL without fetching it first.")
+@click.pass_obj
+def feeds_add(obj: Context, url: str, no_verify: bool) -> None:
+    """Add a feed by its URL, or by a web page that links to one."""
+    from .tasks.jobs import add_feed
+
+    try:
+        feed, created = add_feed(obj.store, obj.settings, url, verify=not no_verify)
+    except NewsloomError as exc:
+        _fail(exc)
+    click.echo(f"{'added' if created else 'already present'}: {feed.id} {feed.url}")
+
+
+@feeds.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.pass_obj
+def feeds_import(obj: Context, file) -> None:
+    """Import feeds from an OPML file."""
+    from .tasks.jobs import import_opml
+
+    try:
+        report = import_opml(obj.store, file.read())
+    except NewsloomError as exc:
+        _fail(exc)
+    click.echo(f"imported: {report.added} added, {report.skipped} already present")
+
+
+@feeds.command("export")
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="File to write (default: stdout).")
+@click.pass_obj
+def feeds_export(obj: Context, output) -> None:
+    """Export all feeds as OPML 2.0."""
+    from .tasks.jobs import export_feeds_opml
+
+    output.write(export_feeds_opml(obj.store))
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def feeds_list(obj: Context, as_json: bool) -> None:
+    """List feeds with their health: last fetch, status, error, next check."""
+    from .serve.health import feed_health
+
+    rows = feed_health(obj.store)
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    for r in rows:
+        status = "ERROR" if r["last_error"] else ("ok" if r["last_fetched_at"] else "new")
+        last = r["last_fetched_at"].strftime("%Y-%m-%d %H:%M") if r["last_fetched_at"] else "never"
+        nxt = r["next_check_at"].strftime("%Y-%m-%d %H:%M") if r["next_check_at"] else "now"
+        click.echo(f"{r['id']:>4}  {status:<5}  {r['article_count']:>5} articles  last {last}  next {nxt}  "
+                   f"{r['title'] or r['url']}")
+        if r["last_error"]:
+            click.echo(f"      {r['last_error']}")
+
+
+@main.command()
+@click.option("--all", "all_feeds", is_flag=True, help="Refresh every feed, not only those due.")
+@click.option("--feed", "feed_ids", type=int, multiple=True, help="Refresh this feed id (repeatable).")
+@click.pass_obj
+def refresh(obj: Context, all_feeds: bool, feed_ids: tuple[int, ...]) -> None:
+    """Fetch due feeds, extract new articles and store them."""
+    from .tasks.jobs import refresh as run_refresh, select_feeds
+
+    store, ids = obj.store, feed_ids or None
+    todo = len(select_feeds(store, all_feeds=all_feeds, feed_ids=ids))
+    with click.progressbar(length=todo, label="refreshing", file=sys.stderr) as bar:
+        reports = run_refresh(store, obj.settings, all_feeds=all_feeds, feed_ids=ids,
+                              progress=lambda r: bar.update(1))
+    new = sum(r.new for r in reports)
+    failed = [r for r in reports if r.status == "error"]
+    for r in failed:
+        click.echo(f"failed: {r.url}: {r.error}", err=True)
+    click.echo(f"refreshed {len(reports)} feeds: {new} new articles, {len(failed)} failed")
+
+
+@main.command("import-jsonl")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.pass_obj
+def import_jsonl_cmd(obj: Context, file) -> None:
+    """Bulk-import articles: one JSON object per line (url, title, text, source, published)."""
+    from .tasks.jobs import import_jsonl
+
+    report = import_jsonl(obj.store, file)
+    for _, message in report.errors:
+        click.echo(message, err=True)
+    click.echo(f"imported: {report.added} added, {report.skipped} already present, {len(report.errors)} errors")
+    if report.errors and not report.added and not report.skipped:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default: NEWSLOOM_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: NEWSLOOM_PORT).")
+@click.pass_obj
+def serve(obj: Context, host: str | None, port: int | None) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    from .serve import create_app
+
+    host, port = host or obj.settings.host, port or obj.settings.port
+    click.echo(f"serving on http://{host}:{port}/", err=True)
+    uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.argument("path")
+@click.option("--headers", is_flag=True, help="Print the status line and headers too.")
+@click.pass_obj
+def get(obj: Context, path: str, headers: bool) -> None:
+    """Make an in-process request to PATH and print the response body."""
+    from fastapi.testclient import TestClient
+
+    from .serve import create_app
+
+    with TestClient(create_app(obj.settings, obj.store)) as client:
+        response = client.get(path)
+    if headers:
+        click.echo(f"HTTP {response.status_code}")
+        for k, v in response.headers.items():
+            click.echo(f"{k}: {v}")
+        click.echo("")
+    click.echo(response.text)
+    if response.status_code >= 400:
+        sys.exit(1)
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the settings reference (docs/settings.md).")
+@click.pass_obj
+def settings_cmd(obj: Context, markdown: bool) -> None:
+    """Show the effective settings (secrets masked)."""
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
+    for name, value in obj.settings.as_dict().items():
+        click.echo(f"{name} = {value!r}")
+
+
+@main.command()
+@click.option("--serve/--no-serve", "serve_web", default=True, help="Serve the web UI afterwards.")
+@click.pass_obj
+def demo(obj: Context, serve_web: bool) -> None:
+    """Serve the fictional demo newsroom locally, subscribe to it, refresh, and serve the web UI."""
+    from .demo.server import DemoServer
+    from .tasks.jobs import fetch_bytes, import_opml, refresh as run_refresh
+
+    home = obj.settings.home_path
+    home.mkdir(parents=True, exist_ok=True)
+    toml = home / "newsloom.toml"
+    if not toml.exists():
+        toml.write_text(DEMO_TOML, encoding="utf-8")
+    settings = load_settings(home=str(home))
+    obj.settings = settings
+    server = DemoServer(port=settings.demo_port).start()
+    try:
+        click.echo(f"demo newsroom at {server.base_url}/", err=True)
+        body = fetch_bytes(settings, server.url("/opml/demo.opml"))
+        report = import_opml(obj.store, body)
+        reports = run_refresh(obj.store, settings, all_feeds=True)
+        click.echo(f"demo: {report.added} feeds added; {sum(r.new for r in reports)} new articles; "
+                   f"{obj.store.count_articles()} articles from {obj.store.count_sources_with_articles()} publishers",
+                   err=True)
+        if serve_web:
+            obj.settings = settings
+            click.get_current_context().invoke(serve)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

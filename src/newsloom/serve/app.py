@@ -1,0 +1,35 @@
+"""create_app(settings, store): the whole web application, built explicitly (no globals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..settings import Settings
+from ..store import Store
+from . import errors
+from .api.routes import router as api_router
+from .timefmt import relative_time
+from .web.pages import router as web_router
+
+WEB = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    app = FastAPI(title="newsloom", version=__version__,
+                  description="Self-hosted news intelligence: feeds in, stories out.")
+    app.state.settings = settings
+    app.state.store = store
+    templates = Jinja2Templates(directory=str(WEB / "templates"))
+    templates.env.filters["ago"] = relative_time
+    templates.env.globals["version"] = __version__
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(web_router)
+    errors.install(app)
+    return app

@@ -1,0 +1,1 @@
+"""Use cases: one orchestrator per job, called by the CLI, the web app and workers alike."""
