@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from newsloom.demo import SITE_DIR, render
+from newsloom.demo import SITE_DIR, render_bytes
 from newsloom.extract.article import extract_article
 from newsloom.ingest.feeds import parse_feed
 from newsloom.ingest.urls import canonical_url
@@ -43,14 +43,14 @@ def bench_demo(passes: int) -> None:
             base = f"http://bench{n}.newsloom.test"
             for path in sorted((SITE_DIR / "feeds").iterdir()):
                 t = time.perf_counter()
-                parsed = parse_feed(render(path.read_text(), base, now).encode(), {}, base_url=f"{base}/feeds/")
+                parsed = parse_feed(render_bytes(path.read_bytes(), base, now), {}, base_url=f"{base}/feeds/")
                 timings["parse"] += time.perf_counter() - t
                 source = store.upsert_source(f"{parsed.title} {n}")
                 feed, _ = store.add_feed(Feed(url=f"{base}/feeds/{path.name}", source_id=source.id))
                 for entry in parsed.entries:
                     page_path = SITE_DIR / urlsplit(entry.link).path.lstrip("/")
                     t = time.perf_counter()
-                    page = Page(render(page_path.read_text(), base, now).encode(), entry.link)
+                    page = Page(render_bytes(page_path.read_bytes(), base, now), entry.link)
                     article = build_article(entry, canonical_url(entry.link), page, feed)
                     timings["extract"] += time.perf_counter() - t
                     t = time.perf_counter()
