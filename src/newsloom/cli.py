@@ -197,6 +197,78 @@ def get(obj: Context, path: str, headers: bool) -> None:
         sys.exit(1)
 
 
+@main.group("eval")
+def eval_group() -> None:
+    """Score the fuzzy stages against a labelled JSONL file."""
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise click.ClickException(f"eval: {path.name} line {number}: {exc}") from None
+    return rows
+
+
+def _reference(path: Path, task: str) -> dict:
+    """Published scores, when a `<name>.reference.json` (or `reference.json`) lies beside the file."""
+    for candidate in (path.with_suffix(".reference.json"), path.parent / "reference.json"):
+        if candidate.is_file():
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+            return data.get(task, data)
+    return {}
+
+
+def _print_scores(title: str, scores: dict, reference: dict) -> None:
+    click.echo(title)
+    click.echo(f"  {'metric':<22}{'newsloom':>10}{'published':>12}")
+    for key, value in scores.items():
+        if isinstance(value, float):
+            ref = reference.get(key)
+            ref_text = f"{ref:>12.4f}" if isinstance(ref, (int, float)) else f"{'-':>12}"
+            click.echo(f"  {key:<22}{value:>10.4f}{ref_text}")
+        else:
+            click.echo(f"  {key:<22}{value!s:>10}")
+    for key, value in reference.items():
+        if key not in scores:
+            click.echo(f"  published {key}: {value}")
+
+
+@eval_group.command("clustering")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_clustering(file: Path) -> None:
+    """BCubed and pairwise P/R/F1 of story clustering (rows: id, title, text, source, published, story)."""
+    from .enrich.evaluate import run_clustering
+
+    rows = _read_jsonl(file)
+    _print_scores(f"clustering: {file.name} ({len(rows)} articles)", run_clustering(rows),
+                  _reference(file, "clustering"))
+
+
+@eval_group.command("dedupe")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_dedupe(file: Path) -> None:
+    """Precision/recall of near-duplicate (wire copy) detection (rows: id, title, text, published, duplicate_of)."""
+    from .enrich.evaluate import run_dedupe
+
+    rows = _read_jsonl(file)
+    _print_scores(f"dedupe: {file.name} ({len(rows)} articles)", run_dedupe(rows), _reference(file, "dedupe"))
+
+
+@main.command("cluster")
+@click.pass_obj
+def cluster_cmd(obj: Context) -> None:
+    """Put every article that has no story yet into one (refresh and import do this too)."""
+    from .tasks.stories import cluster_articles
+
+    done = cluster_articles(obj.store)
+    click.echo(f"clustered {done} articles; {obj.store.count_stories()} stories")
+
+
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the settings reference (docs/settings.md).")
 @click.pass_obj

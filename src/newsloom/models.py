@@ -111,6 +111,7 @@ class Story:
     last_seen_at: datetime | None = None
     article_count: int = 0
     source_count: int = 0
+    merged_into: int | None = None    # set when this story was absorbed by another
     id: int | None = None
 
 

@@ -26,9 +26,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ..errors import NotFound, StoreError
 from ..models import Article, Comment, Feed, Source, Story, Tag, User, utcnow
 from . import migrate
-from .schema import article_tags, articles, comments, feeds, metadata, sources, stories, tags, users
+from .community import CommunityMixin
+from .search import SearchMixin
+from .schema import (article_related, article_tags, articles, cluster_events, comments, feeds, locks, metadata,
+                     sources, stories, tags, users)
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "ClusterSection", "open_store"]
 
 T = TypeVar("T")
 
@@ -44,7 +47,10 @@ def _values(obj: Any, table: sa.Table) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name in cols}
 
 
-class Store:
+class Store(CommunityMixin, SearchMixin):
+    """The one persistence API. Feature areas live in mixins (store/community.py,
+    store/search.py) over the same engine and write lock."""
+
     def __init__(self, url: str, *, echo: bool = False, connect_retries: int = 5):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -277,10 +283,59 @@ class Store:
             raise NotFound(f"store: no story {story_id}")
         return _to_model(Story, row)
 
-    def list_stories(self, *, limit: int = 30, offset: int = 0) -> list[Story]:
-        q = select(stories).order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit).offset(offset)
+    def list_stories(self, *, limit: int = 30, offset: int = 0, min_sources: int = 1) -> list[Story]:
+        q = (select(stories).where(stories.c.merged_into.is_(None), stories.c.article_count > 0,
+                                   stories.c.source_count >= min_sources)
+             .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit).offset(offset))
         with self.read() as conn:
             return [_to_model(Story, r) for r in conn.execute(q)]
+
+    def count_stories(self) -> int:
+        q = select(func.count()).select_from(stories).where(stories.c.merged_into.is_(None),
+                                                            stories.c.article_count > 0)
+        with self.read() as conn:
+            return conn.execute(q).scalar_one()
+
+    def related_articles(self, article_id: int, *, limit: int = 5) -> list[Article]:
+        """Near neighbours from other stories, best first."""
+        q = (self._article_select().join(article_related, article_related.c.related_id == articles.c.id)
+             .where(article_related.c.article_id == article_id)
+             .order_by(article_related.c.score.desc()).limit(limit))
+        with self.read() as conn:
+            return [_to_model(Article, r) for r in conn.execute(q)]
+
+    def duplicates_of(self, article_ids: list[int]) -> dict[int, list[Article]]:
+        """Wire copies marked as duplicates of each given article ("also published by ...")."""
+        if not article_ids:
+            return {}
+        q = self._article_select().where(articles.c.duplicate_of.in_(article_ids)).order_by(articles.c.id)
+        out: dict[int, list[Article]] = {}
+        with self.read() as conn:
+            for r in conn.execute(q):
+                a = _to_model(Article, r)
+                out.setdefault(a.duplicate_of, []).append(a)
+        return out
+
+    # -- clustering: a serialised section and its log ---------------------
+    @contextmanager
+    def cluster_section(self) -> Iterator["ClusterSection"]:
+        """A write transaction holding the cluster lock: one clustering decision at a time,
+        across threads, processes and hosts (SQLite write lock / PostgreSQL row lock)."""
+        with self.write() as conn:
+            if conn.execute(locks.update().where(locks.c.name == "cluster").values(n=locks.c.n + 1)).rowcount == 0:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(locks.insert().values(name="cluster", n=1))
+                except IntegrityError:
+                    pass
+                conn.execute(locks.update().where(locks.c.name == "cluster").values(n=locks.c.n + 1))
+            yield ClusterSection(self, conn)
+
+    def unclustered_article_ids(self) -> list[int]:
+        when = func.coalesce(articles.c.published_at, articles.c.fetched_at)
+        q = select(articles.c.id).where(articles.c.story_id.is_(None)).order_by(when, articles.c.id)
+        with self.read() as conn:
+            return list(conn.execute(q).scalars())
 
     # -- tags ------------------------------------------------------------
     def tag_article(self, article_id: int, tag: Tag, score: float = 0.0) -> Tag:
@@ -344,6 +399,79 @@ class Store:
         with self.write() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+class ClusterSection:
+    """What a clustering worker may do while it holds the cluster lock."""
+
+    def __init__(self, store: Store, conn: Connection):
+        self.store, self.conn = store, conn
+
+    def events_since(self, seq: int, *, published_after: datetime | None = None) -> list[Any]:
+        """Decisions logged after `seq`, in order, joined with their article's fields."""
+        q = (select(cluster_events, articles.c.title, articles.c.text, articles.c.published_at,
+                    articles.c.fetched_at, articles.c.language, sources.c.name.label("source_name"))
+             .select_from(cluster_events.outerjoin(articles, articles.c.id == cluster_events.c.article_id)
+                          .outerjoin(sources, sources.c.id == articles.c.source_id))
+             .where(cluster_events.c.seq > seq).order_by(cluster_events.c.seq))
+        if published_after is not None:
+            q = q.where(sa.or_(cluster_events.c.kind != "assign", articles.c.published_at >= published_after))
+        return list(self.conn.execute(q))
+
+    def article(self, article_id: int) -> Article:
+        row = self.conn.execute(self.store._article_select().where(articles.c.id == article_id)).first()
+        if row is None:
+            raise NotFound(f"store: no article {article_id}")
+        return _to_model(Article, row)
+
+    def new_story(self, title: str, when: datetime) -> int:
+        return self.conn.execute(stories.insert().values(
+            title=title[:1000], first_seen_at=when, last_seen_at=when, article_count=0, source_count=0,
+            created_at=utcnow())).inserted_primary_key[0]
+
+    def _log(self, **values: Any) -> int:
+        return self.conn.execute(cluster_events.insert().values(created_at=utcnow(), **values)
+                                 ).inserted_primary_key[0]
+
+    def assign(self, article_id: int, story_id: int, duplicate_of: int | None) -> int:
+        self.conn.execute(articles.update().where(articles.c.id == article_id)
+                          .values(story_id=story_id, duplicate_of=duplicate_of))
+        return self._log(kind="assign", article_id=article_id, story_id=story_id, duplicate_of=duplicate_of)
+
+    def merge(self, absorbed: int, into: int) -> int:
+        self.conn.execute(articles.update().where(articles.c.story_id == absorbed).values(story_id=into))
+        self.conn.execute(stories.update().where(stories.c.id == absorbed)
+                          .values(merged_into=into, article_count=0, source_count=0))
+        self.conn.execute(stories.update().where(stories.c.merged_into == absorbed).values(merged_into=into))
+        return self._log(kind="merge", story_id=absorbed, into_story_id=into)
+
+    def refresh_story(self, story_id: int, title: str | None = None) -> None:
+        """Recompute a story's counts and times from its articles (derived, never incremented)."""
+        when = func.coalesce(articles.c.published_at, articles.c.fetched_at)
+        row = self.conn.execute(
+            select(func.count(), func.count(sa.distinct(articles.c.source_id)), func.min(when), func.max(when))
+            .where(articles.c.story_id == story_id)).one()
+        values: dict[str, Any] = dict(article_count=row[0], source_count=row[1], first_seen_at=row[2],
+                                      last_seen_at=row[3])
+        if title:
+            values["title"] = title[:1000]
+        self.conn.execute(stories.update().where(stories.c.id == story_id).values(**values))
+
+    def set_related(self, article_id: int, related: list[tuple[int, float]], *, keep: int = 8) -> None:
+        """Record neighbours both ways, keeping each article's best `keep`."""
+        for other, score in related:
+            for a, b in ((article_id, other), (other, article_id)):
+                self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
+                                                                 article_related.c.related_id == b))
+                self.conn.execute(article_related.insert().values(article_id=a, related_id=b, score=float(score)))
+        touched = {article_id, *(o for o, _ in related)}
+        for a in touched:
+            extra = select(article_related.c.related_id).where(article_related.c.article_id == a).order_by(
+                article_related.c.score.desc()).offset(keep)
+            ids = list(self.conn.execute(extra).scalars())
+            if ids:
+                self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
+                                                                 article_related.c.related_id.in_(ids)))
 
 
 def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:

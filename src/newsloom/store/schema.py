@@ -9,7 +9,8 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Int
                         Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["metadata", "sources", "feeds", "articles", "stories", "tags", "article_tags", "users", "comments"]
+__all__ = ["metadata", "sources", "feeds", "articles", "stories", "article_related", "cluster_events", "locks",
+           "tags", "article_tags", "users", "comments"]
 
 
 class UTCDateTime(TypeDecorator):
@@ -68,7 +69,9 @@ stories = Table(
     Column("article_count", Integer, nullable=False, default=0),
     Column("source_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("merged_into", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
 )
+Index("ix_stories_last_seen_at", stories.c.last_seen_at)
 
 articles = Table(
     "articles", metadata,
@@ -93,6 +96,34 @@ articles = Table(
 Index("ix_articles_published_at", articles.c.published_at)
 Index("ix_articles_content_hash", articles.c.content_hash)
 Index("ix_articles_story_id", articles.c.story_id)
+
+article_related = Table(
+    "article_related", metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("related_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+)
+
+# The clustering log: every decision (assign an article to a story, merge two stories)
+# in the order it was taken. Workers replay it to stay consistent with each other.
+cluster_events = Table(
+    "cluster_events", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),            # assign | merge
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE")),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("into_story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE")),
+    Column("duplicate_of", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Named counters whose row lock serialises a critical section across processes
+# (an UPDATE takes SQLite's write lock and a PostgreSQL row lock alike).
+locks = Table(
+    "locks", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("n", Integer, nullable=False, default=0),
+)
 
 tags = Table(
     "tags", metadata,

@@ -41,6 +41,7 @@ from ..ingest.urls import canonical_url, host_of
 from ..models import Article, Entry, Feed, utcnow
 from ..settings import Settings
 from ..store import Store
+from .stories import cluster_articles
 
 __all__ = ["RefreshReport", "ImportReport", "fetch_policy", "refresh", "refresh_feeds", "refresh_feed",
            "select_feeds", "fetch_bytes", "add_feed", "import_opml", "export_feeds_opml", "import_jsonl", "content_hash"]
@@ -87,7 +88,11 @@ def refresh(store: Store, settings: Settings, *, all_feeds: bool = False, feed_i
             now: datetime | None = None) -> list[RefreshReport]:
     """Refresh due feeds (or all of them, or the given ones). Never raises for one bad feed."""
     targets = select_feeds(store, all_feeds=all_feeds, feed_ids=feed_ids, now=now)
-    return asyncio.run(refresh_feeds(store, settings, targets, progress=progress))
+    reports = asyncio.run(refresh_feeds(store, settings, targets, progress=progress))
+    # Stories last, over everything still unclustered, oldest first: the order the
+    # articles were published, whichever feed finished first (and crash leftovers too).
+    cluster_articles(store)
+    return reports
 
 
 def select_feeds(store: Store, *, all_feeds: bool = False, feed_ids: Iterable[int] | None = None,
@@ -282,10 +287,11 @@ def _parse_time(value: object) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def import_jsonl(store: Store, lines: Iterable[str]) -> ImportReport:
+def import_jsonl(store: Store, lines: Iterable[str], *, cluster: bool = True) -> ImportReport:
     """Bulk import: one JSON object per line with url, title, text, source, published.
 
     A bad line is reported with its number and skipped; the rest go in. Re-running adds nothing.
+    Then every new article is put into a story (unless cluster=False).
     """
     report = ImportReport()
     sources: dict[str, int] = {}
@@ -314,4 +320,6 @@ def import_jsonl(store: Store, lines: Iterable[str]) -> ImportReport:
         _, created = store.add_article(article)
         report.added += int(created)
         report.skipped += int(not created)
+    if cluster:
+        cluster_articles(store)
     return report

@@ -7,7 +7,9 @@ from dataclasses import asdict
 from fastapi import APIRouter, Query, Request
 
 from ..health import feed_health
-from .schemas import ArticleDetail, ArticlePublic, FeedPublic, Page, SourcePublic
+from ..views import article_view, story_view
+from .schemas import (ArticleDetail, ArticlePublic, FeedPublic, Page, RelatedPublic, SourcePublic, StoryDetail,
+                      StoryPublic)
 
 router = APIRouter(tags=["v1"])
 
@@ -41,3 +43,30 @@ def list_feeds(request: Request):
 @router.get("/sources", response_model=list[SourcePublic], summary="Publishers")
 def list_sources(request: Request):
     return [SourcePublic(**asdict(s)) for s in _store(request).list_sources()]
+
+
+@router.get("/articles/{article_id}/related", response_model=list[RelatedPublic],
+            summary="Related articles: the rest of its story first, then near neighbours")
+def related_articles(request: Request, article_id: int):
+    view = article_view(_store(request), article_id)
+    return [RelatedPublic(article=ArticlePublic(**asdict(a)), same_story=a.id in view["same_story_ids"])
+            for a in view["related"]]
+
+
+@router.get("/stories", response_model=Page[StoryPublic], summary="Stories, most recently updated first")
+def list_stories(request: Request, limit: int = Query(30, ge=1, le=200), offset: int = Query(0, ge=0),
+                 min_sources: int = Query(1, ge=1)):
+    store = _store(request)
+    items = store.list_stories(limit=limit, offset=offset, min_sources=min_sources)
+    total = store.count_stories()
+    nxt = offset + limit if offset + limit < total else None
+    return Page[StoryPublic](items=[StoryPublic(**asdict(s)) for s in items], total=total, limit=limit,
+                             offset=offset, next_offset=nxt)
+
+
+@router.get("/stories/{story_id}", response_model=StoryDetail, summary="A story with its coverage")
+def get_story(request: Request, story_id: int):
+    view = story_view(_store(request), story_id)
+    dups = [d for copies in view["copies"].values() for d in copies]
+    return StoryDetail(**asdict(view["story"]), articles=[ArticlePublic(**asdict(a)) for a in view["articles"]],
+                       duplicates=[ArticlePublic(**asdict(a)) for a in dups])

@@ -57,3 +57,22 @@ class FeedPublic(BaseModel):
     next_check_at: datetime | None
     article_count: int
     healthy: bool
+
+
+class StoryPublic(BaseModel):
+    id: int
+    title: str
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    article_count: int
+    source_count: int
+
+
+class StoryDetail(StoryPublic):
+    articles: list[ArticlePublic]
+    duplicates: list[ArticlePublic]
+
+
+class RelatedPublic(BaseModel):
+    article: ArticlePublic
+    same_story: bool

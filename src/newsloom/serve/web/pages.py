@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..health import feed_health
+from ..views import article_view, story_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,18 +19,24 @@ def _render(request: Request, name: str, **context):
 def home(request: Request, page: int = Query(1, ge=1)):
     store = request.app.state.store
     size = request.app.state.settings.page_size
-    articles = store.list_articles(limit=size, offset=(page - 1) * size)
+    stories = store.list_stories(limit=size, offset=(page - 1) * size, min_sources=1) if page == 1 else []
+    articles = store.list_articles(limit=size, offset=(page - 1) * size, include_duplicates=False)
     total = store.count_articles()
-    return _render(request, "home.html", articles=articles, page=page,
+    return _render(request, "home.html", stories=stories, articles=articles, page=page,
                    has_next=page * size < total, total=total)
+
+
+@router.get("/stories/{story_id}", response_class=HTMLResponse)
+def story(request: Request, story_id: int):
+    view = story_view(request.app.state.store, story_id)
+    if view["story"].id != story_id:                      # merged into another story
+        return RedirectResponse(f"/stories/{view['story'].id}", status_code=301)
+    return _render(request, "story.html", **view)
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
 def article(request: Request, article_id: int):
-    store = request.app.state.store
-    item = store.get_article(article_id)
-    paragraphs = [p.strip() for p in item.text.split("\n\n") if p.strip()]
-    return _render(request, "article.html", article=item, paragraphs=paragraphs)
+    return _render(request, "article.html", **article_view(request.app.state.store, article_id))
 
 
 @router.get("/feeds", response_class=HTMLResponse)

@@ -1,0 +1,101 @@
+"""Story clustering as a use case: one StoryEngine per worker process.
+
+The engine keeps the online clusterer (enrich.cluster) in memory and the store keeps
+every decision in the clustering log. Each decision is taken inside
+``Store.cluster_section()``, which serialises deciders across threads, processes and
+hosts; before deciding, the engine replays the log entries other workers wrote since
+its last look (``observe`` / ``apply_merge``), so every worker decides from the same
+state as if there were only one. A fresh engine replays the recent window only: older
+stories have left the clusterer's window anyway.
+
+clustering one article, step by step
+  1. Take the cluster lock; replay the log since our last sequence number.
+  2. Skip the article if it already has a story (re-runs change nothing).
+  3. clusterer.add(): wire copy -> its original's story; else best story or a new one.
+  4. Write the article's story and duplicate mark, log the decision, apply merges,
+     recompute the touched stories' counts and times, record related articles.
+  5. Commit (releases the lock). On any error the in-memory state is dropped and
+     rebuilt from the log on the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Iterable
+
+from ..enrich.cluster import Doc, StoryClusterer
+from ..models import Article
+from ..store import Store
+from ..store.base import ClusterSection
+
+__all__ = ["StoryEngine", "cluster_articles", "doc_from_article"]
+
+log = logging.getLogger("newsloom.stories")
+REPLAY_WINDOW = timedelta(days=7)
+
+
+def doc_from_article(article: Any) -> Doc:
+    when = article.published_at or article.fetched_at
+    return Doc(id=article.id, title=article.title or "", text=article.text or "",
+               source=article.source_name or "", published=when, lang=article.language)
+
+
+class StoryEngine:
+    def __init__(self, store: Store, **clusterer_options: Any):
+        self.store = store
+        self.options = clusterer_options
+        self.clusterer: StoryClusterer | None = None
+        self.last_seq = 0
+
+    def _replay(self, section: ClusterSection) -> None:
+        cutoff = None
+        if self.clusterer is None:
+            self.clusterer, self.last_seq = StoryClusterer(**self.options), 0
+            latest = self.store.list_articles(limit=1)
+            if latest and latest[0].published_at:
+                cutoff = latest[0].published_at - REPLAY_WINDOW
+        for ev in section.events_since(self.last_seq, published_after=cutoff):
+            if ev.kind == "assign":
+                doc = Doc(id=ev.article_id, title=ev.title or "", text=ev.text or "", source=ev.source_name or "",
+                          published=ev.published_at or ev.fetched_at, lang=ev.language)
+                self.clusterer.observe(doc, ev.story_id, duplicate_of=ev.duplicate_of)
+            elif ev.kind == "merge":
+                self.clusterer.apply_merge(ev.story_id, ev.into_story_id)
+            self.last_seq = ev.seq
+
+    def cluster(self, article_id: int) -> bool:
+        """Put one stored article into a story. Returns False when it already had one."""
+        try:
+            with self.store.cluster_section() as section:
+                self._replay(section)
+                article = section.article(article_id)
+                if article.story_id is not None:
+                    return False
+                doc = doc_from_article(article)
+                result = self.clusterer.add(doc, new_story_id=lambda: section.new_story(doc.title, doc.published))
+                self.last_seq = section.assign(article_id, result.story, result.duplicate_of)
+                touched = {result.story}
+                for absorbed, into in result.merged:
+                    self.last_seq = section.merge(absorbed, into)
+                    touched.add(into)
+                states = self.clusterer.stories()
+                for story_id in touched:
+                    state = states.get(story_id)
+                    section.refresh_story(story_id, title=getattr(state, "title", None))
+                section.set_related(article_id, [(int(i), s) for i, s in self.clusterer.related(article_id, k=5)])
+                return True
+        except Exception:
+            self.clusterer = None           # rebuild from the log next time
+            raise
+
+
+def cluster_articles(store: Store, article_ids: Iterable[int] | None = None,
+                     engine: StoryEngine | None = None) -> int:
+    """Cluster the given articles (default: every article without a story), oldest first."""
+    engine = engine or StoryEngine(store)
+    ids = list(article_ids) if article_ids is not None else store.unclustered_article_ids()
+    done = 0
+    for article_id in ids:
+        done += engine.cluster(article_id)
+    return done
