@@ -18,6 +18,7 @@ run: install
 	$(BIN)/newsloom demo
 
 test: install
+	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -77,3 +77,26 @@ def demo_server():
 
     with DemoServer(now=DEMO_NOW) as server:
         yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def demo_ingested(request, tmp_path_factory, demo_server):
+    """The demo newsroom ingested once per module and backend through the real path:
+    (store, settings, {gold story label: story id}). Tests must not modify it."""
+    from newsloom.demo import load_gold
+    from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+
+    home = tmp_path_factory.mktemp("demo-home")
+    url = f"sqlite:///{home / 'newsloom.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    settings = load_settings({}, home=str(home), database_url=url, env="test",
+                             secret_key="test-secret-not-a-placeholder", fetch_allow_networks=["127.0.0.1/32"],
+                             fetch_timeout=2.0)
+    store = open_store(url)
+    store.reset()
+    import_opml(store, fetch_bytes(settings, demo_server.url("/opml/demo.opml")))
+    refresh(store, settings, all_feeds=True)
+    by_url = {a.url: a for a in store.list_articles(limit=1000)}
+    stories = {g["story"]: by_url[g["url"]].story_id for g in load_gold(demo_server.base_url, demo_server.now)}
+    yield store, settings, stories
+    store.reset()
+    store.close()

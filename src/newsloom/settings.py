@@ -65,6 +65,24 @@ OPTIONS: tuple[Option, ...] = (
            minimum=1),
     Option("demo_port", int, 8001, "Port of the demo newsroom's local HTTP server (`newsloom demo`).", minimum=1),
     Option("page_size", int, 30, "Items per page on lists and API responses.", minimum=1),
+    Option("llm_url", str, "", "Base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM) that rewrites "
+           "briefs and answers from the retrieved passages. Empty: extractive only (the default, fully offline)."),
+    Option("llm_model", str, "llama3.2", "Model name sent to the LLM server."),
+    Option("llm_api_key", str, "", "Bearer token for the LLM server, if it needs one.", secret=True),
+    Option("llm_timeout", float, 30.0, "Seconds to wait for the LLM before falling back to the extractive result.",
+           minimum=0.1),
+    Option("session_max_age", int, 1_209_600, "Seconds a login session lasts (the session cookie's Max-Age).",
+           minimum=60),
+    Option("argon2_time_cost", int, 3, "Argon2id iterations for password hashes (argon2-cffi's default). "
+           "Existing hashes are upgraded at the next login when this changes.", minimum=1),
+    Option("argon2_memory_cost", int, 65536, "Argon2id memory per password hash, in KiB (argon2-cffi's default).",
+           minimum=64),
+    Option("comment_rate_limit", str, "5/minute", "Comments one user, and one IP address, may post: "
+           "`N/second`, `N/minute`, `N/hour` or `N/day` (sliding window, shared through the database)."),
+    Option("signup_rate_limit", str, "5/hour", "Sign-ups allowed from one IP address (same format)."),
+    Option("login_rate_limit", str, "10/minute", "Login attempts allowed per IP address and per username "
+           "(same format)."),
+    Option("for_you_half_life", float, 24.0, "Hours after which a story's \"For you\" score halves.", minimum=0.1),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -139,7 +157,7 @@ class Settings:
 def _validated(values: dict[str, Any]) -> Settings:
     if values["env"] != "development":
         for opt in OPTIONS:
-            if opt.secret and str(values[opt.name]).strip().lower() in PLACEHOLDER_SECRETS:
+            if opt.secret and opt.default and str(values[opt.name]).strip().lower() in PLACEHOLDER_SECRETS:
                 raise SettingsError(
                     f"settings: {opt.env} is a placeholder; set a real secret when NEWSLOOM_ENV={values['env']}")
     return Settings(values)

@@ -12,9 +12,16 @@ from .. import __version__
 from ..settings import Settings
 from ..store import Store
 from . import errors
+from .api.comments import router as comments_api_router
 from .api.routes import router as api_router
 from .timefmt import relative_time
+from .web.accounts import router as accounts_router
+from .web.community import router as community_router
+from .web.atom import router as atom_router
+from .web.browse import router as browse_router
+from .web.charts import router as charts_router
 from .web.pages import router as web_router
+from .web.search import router as search_router
 
 WEB = Path(__file__).parent / "web"
 
@@ -30,6 +37,13 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(atom_router)          # before web_router: /stories/{id}.atom, /tags/{slug}.atom
     app.include_router(web_router)
+    app.include_router(search_router)
+    app.include_router(browse_router)
+    app.include_router(charts_router)
+    app.include_router(comments_api_router, prefix="/api/v1")
+    app.include_router(accounts_router)
+    app.include_router(community_router)
     errors.install(app)
     return app

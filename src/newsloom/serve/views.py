@@ -22,7 +22,7 @@ def story_view(store: Store, story_id: int) -> dict[str, Any]:
     by_publisher: dict[str, list[Article]] = {}
     for a in sorted(articles, key=lambda a: a.published_at or a.fetched_at):
         by_publisher.setdefault(a.source_name or "Unknown source", []).append(a)
-    return {"story": story, "lead": articles[-1] if articles else None, "articles": articles,
+    return {"story": story, "lead": articles[0] if articles else None, "articles": articles,
             "by_publisher": by_publisher, "copies": copies}
 
 

@@ -339,18 +339,32 @@ class Store(CommunityMixin, SearchMixin):
 
     # -- tags ------------------------------------------------------------
     def tag_article(self, article_id: int, tag: Tag, score: float = 0.0) -> Tag:
+        return self.set_article_tags(article_id, [(tag, score)], replace=False)[0]
+
+    def set_article_tags(self, article_id: int, scored: list[tuple[Tag, float]], *,
+                         replace: bool = True) -> list[Tag]:
+        """Attach tags (created on first use) to an article in one transaction;
+        with replace=True the article's other tags are removed."""
+        out = []
         with self.write() as conn:
-            row = conn.execute(select(tags).where(tags.c.slug == tag.slug)).first()
-            if row is None:
-                tag_id = conn.execute(tags.insert().values(slug=tag.slug, name=tag.name, kind=tag.kind)
-                                      ).inserted_primary_key[0]
-            else:
+            if replace:
+                conn.execute(article_tags.delete().where(article_tags.c.article_id == article_id))
+            for tag, score in scored:
+                row = conn.execute(select(tags.c.id).where(tags.c.slug == tag.slug)).first()
+                if row is None:
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(tags.insert().values(slug=tag.slug, name=tag.name, kind=tag.kind))
+                    except IntegrityError:          # another writer created it (PostgreSQL)
+                        pass
+                    row = conn.execute(select(tags.c.id).where(tags.c.slug == tag.slug)).one()
                 tag_id = row.id
-            exists = conn.execute(select(article_tags).where(article_tags.c.article_id == article_id,
-                                                             article_tags.c.tag_id == tag_id)).first()
-            if exists is None:
-                conn.execute(article_tags.insert().values(article_id=article_id, tag_id=tag_id, score=score))
-            return Tag(name=tag.name, slug=tag.slug, kind=tag.kind, id=tag_id)
+                exists = conn.execute(select(article_tags.c.tag_id).where(
+                    article_tags.c.article_id == article_id, article_tags.c.tag_id == tag_id)).first()
+                if exists is None:
+                    conn.execute(article_tags.insert().values(article_id=article_id, tag_id=tag_id, score=score))
+                out.append(Tag(name=tag.name, slug=tag.slug, kind=tag.kind, id=tag_id))
+        return out
 
     def article_tags(self, article_id: int) -> list[Tag]:
         q = (select(tags).join(article_tags, article_tags.c.tag_id == tags.c.id)

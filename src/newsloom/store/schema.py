@@ -163,3 +163,81 @@ comments = Table(
     Column("edited_at", UTCDateTime),
 )
 Index("ix_comments_story_id", comments.c.story_id)
+
+# -- search (migration 0004) ---------------------------------------------------
+# The full-text index itself is backend-specific and lives outside this metadata: on
+# SQLite the FTS5 table `articles_fts` (kept in step by triggers), on PostgreSQL the GIN
+# expression index `ix_articles_search`; store/search.py queries both. These two plain
+# indexes serve the publisher and hashtag pages.
+Index("ix_articles_source_id", articles.c.source_id)
+Index("ix_article_tags_tag_id", article_tags.c.tag_id)
+
+# -- community (migration 0003): accounts, comments, moderation, follows, rate limits --------
+from sqlalchemy import func  # noqa: E402  (kept with the tables that need it)
+
+# A comment deleted by its author while it has replies stays as a "[deleted]" placeholder.
+comments.append_column(Column("deleted_at", UTCDateTime))
+
+# "Alice" and "alice" are one account name.
+Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
+
+# Server-side web sessions. The cookie holds a random token; only its SHA-256 is stored,
+# with the synchronizer CSRF token that every form of that session must echo.
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(64), primary_key=True),                 # sha256(cookie token), hex
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+Index("ix_sessions_user_id", sessions.c.user_id)
+Index("ix_sessions_expires_at", sessions.c.expires_at)
+
+# API tokens for scripts (Authorization: Bearer ...). Only the SHA-256 is stored.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False, default=""),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+)
+Index("ix_api_tokens_user_id", api_tokens.c.user_id)
+
+# One report per user per comment; a moderator's decision (hide, restore, dismiss) resolves them.
+comment_reports = Table(
+    "comment_reports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    UniqueConstraint("comment_id", "user_id", name="uq_comment_reports_comment_user"),
+)
+
+# What a user follows: kind is "story", "source" or "tag"; target_id is that table's id.
+follows = Table(
+    "follows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("target_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "kind", "target_id", name="uq_follows_user_kind_target"),
+)
+Index("ix_follows_kind_target", follows.c.kind, follows.c.target_id)
+
+# Sliding-window rate limiting shared by every process: one row per counted attempt.
+rate_events = Table(
+    "rate_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_rate_events_key_at", rate_events.c.key, rate_events.c.at)
+Index("ix_rate_events_at", rate_events.c.at)
+
+__all__ += ["sessions", "api_tokens", "comment_reports", "follows", "rate_events"]

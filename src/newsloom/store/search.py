@@ -1,8 +1,625 @@
-"""Store methods for full-text and hybrid search (mixed into Store): SQLite FTS5 and
-PostgreSQL tsvector behind one interface."""
+"""Store methods for search, ranking and browsing (mixed into Store).
+
+Full text, one interface over two engines (indexes from migration 0004):
+
+* SQLite: the FTS5 table ``articles_fts`` (external content over articles.title/text,
+  porter stemming, kept in step by triggers). Rank ``bm25(articles_fts, 5.0, 1.0)`` (a
+  title hit weighs five text hits); highlights ``highlight()`` on the title and
+  ``snippet()`` on the text.
+* PostgreSQL: :data:`PG_DOCUMENT` (title weight A, text weight B), the expression its
+  GIN index is built on; rank ``ts_rank_cd`` over the newest :data:`PG_RANK_WINDOW`
+  matches (ranking recomputes the tsvector, so its cost is bounded); highlights ``ts_headline``.
+
+A user's query never reaches either engine as written. :func:`parse_query` reduces it to
+terms made of letters and digits (words, "quoted phrases", ``-excluded``, ``a OR b``);
+each engine gets a query built from those terms only (FTS5: every term double-quoted;
+PostgreSQL: one ``websearch_to_tsquery()`` per term, bound as a parameter, combined with
+``&&`` / ``||`` / ``!!``). Unbalanced quotes, ``AND OR``, ``NEAR(``, ``title:``, ``*``
+are plain text to the parser, so no query is a syntax error.
+
+Hybrid ranking (:func:`fuse`): the top :data:`POOL` full-text matches (after the filters)
+are ranked three ways: (1) by the engine's full-text rank, (2) semantically, by TF-IDF
+cosine between the query words and the article's title (counted twice) plus lead
+(first ~600 characters), IDF taken over the pool, (3) by recency, newest first. They are
+merged by reciprocal-rank fusion::
+
+    score(d) = sum_i  w_i / (K + rank_i(d))      K = 60, w = (1.0 fts, 1.0 semantic, 0.3 recency)
+
+ties broken by full-text rank. Matches past the pool follow in full-text order, so pages
+never repeat or skip a result; at most :data:`MAX_RESULTS` are reachable.
+
+Home ranking (:func:`rank_stories`) -- see its docstring.
+"""
 
 from __future__ import annotations
 
+import html
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from ..errors import NewsloomError, NotFound
+from ..models import Article, Source, Story, Tag, utcnow
+from .schema import article_tags, articles, comments, feeds, sources, stories, tags, users
+
+__all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
+           "mark_html", "fuse", "tfidf_cosine", "rank_stories", "story_score", "POOL", "MAX_RESULTS"]
+
+POOL = 200                 # full-text candidates that get the hybrid (fused) ranking
+MAX_RESULTS = 1000         # deepest reachable result
+PG_RANK_WINDOW = 5000      # PostgreSQL ranks the newest this many matches (see _fts_pg)
+RRF_K = 60
+RRF_WEIGHTS = (1.0, 1.0, 0.3)          # full text, semantic, recency
+MAX_QUERY_CHARS = 256
+MAX_TERMS = 12
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"   # private-use markers, turned into <mark> after escaping
+
+PG_DOCUMENT = ("setweight(to_tsvector('english'::regconfig, coalesce(articles.title, '')), 'A') || "
+               "setweight(to_tsvector('english'::regconfig, left(coalesce(articles.text, ''), 100000)), 'B')")
+_PG_CONFIG = "'english'::regconfig"
+_PG_TITLE_OPTS = f"HighlightAll=true, StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}"
+_PG_TEXT_OPTS = (f'MaxFragments=2, MaxWords=28, MinWords=10, FragmentDelimiter=" … ", '
+                 f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}")
+
+_WORD = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ue000\ue001]")
+_PG_TEXT_STRIP = re.compile(r"[^\w\s'.-]|_")
+
+
+# -- query parsing ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Term:
+    """A word or an exact phrase: lower-case letters and digits only."""
+
+    words: tuple[str, ...]
+    text: str                  # sanitised original (letters, digits, - . ') for websearch_to_tsquery
+
+    def fts5(self) -> str:
+        return '"' + " ".join(self.words) + '"'
+
+    def websearch(self) -> str:
+        return f'"{self.text}"'
+
+    def __str__(self) -> str:
+        return self.fts5() if len(self.words) > 1 else self.words[0]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """AND of OR-groups of terms, minus the excluded terms."""
+
+    groups: tuple[tuple[Term, ...], ...] = ()
+    excluded: tuple[Term, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+    @property
+    def words(self) -> list[str]:
+        return [w for g in self.groups for t in g for w in t.words]
+
+    def fts5(self) -> str:
+        """An FTS5 MATCH expression: only quoted strings, AND, OR, NOT and parentheses."""
+        positive = " AND ".join("(" + " OR ".join(t.fts5() for t in g) + ")" for g in self.groups)
+        if not self.excluded:
+            return positive
+        return f"({positive}) NOT (" + " OR ".join(t.fts5() for t in self.excluded) + ")"
+
+    def tsquery(self) -> sa.ColumnElement:
+        """The PostgreSQL tsquery: websearch_to_tsquery() per term (bound), && / || / !!."""
+        def one(t: Term) -> sa.ColumnElement:
+            return func.websearch_to_tsquery(sa.literal_column(_PG_CONFIG), sa.literal(t.websearch(), sa.Text))
+
+        def any_of(ts: Iterable[Term]) -> sa.ColumnElement:
+            exprs = [one(t) for t in ts]
+            out = exprs[0]
+            for e in exprs[1:]:
+                out = sa.Grouping(out.op("||")(e))
+            return out
+
+        out = any_of(self.groups[0])
+        for g in self.groups[1:]:
+            out = sa.Grouping(out.op("&&")(any_of(g)))
+        if self.excluded:
+            out = sa.Grouping(out.op("&&")(func.tsquery_not(any_of(self.excluded))))
+        return out
+
+    def __str__(self) -> str:
+        parts = [" OR ".join(str(t) for t in g) for g in self.groups]
+        parts += [f"-{t}" for t in self.excluded]
+        return " ".join(parts)
+
+
+def _term(chunk: str) -> Term | None:
+    words = tuple(w for w in _WORD.findall(chunk.lower()) if len(w) <= 64)[:8]
+    if not words:
+        return None
+    text = " ".join(_PG_TEXT_STRIP.sub(" ", chunk).split()).strip("-. '")[:120]
+    return Term(words=words, text=text or " ".join(words))
+
+
+def parse_query(raw: str | None) -> ParsedQuery:
+    """Reduce anything a user types to safe terms. Never raises.
+
+    ``word``, ``"exact phrase"``, ``-excluded`` / ``NOT excluded``, ``a OR b``; ``AND`` is
+    implied. A token with punctuation inside ("Kestrel-1", "1.2") is a phrase of its parts,
+    the way the FTS tokenizer splits it. Operators with nothing to apply to are dropped.
+    """
+    raw = _CONTROL.sub(" ", raw or "")[:MAX_QUERY_CHARS]
+    groups: list[tuple[Term, ...]] = []
+    excluded: list[Term] = []
+    pending_or = pending_not = False
+    for m in _TOKEN.finditer(raw):
+        if len(groups) + len(excluded) >= MAX_TERMS:
+            break
+        minus, quoted, bare = m.groups()
+        if quoted is not None:
+            chunk, negated = quoted, bool(minus)
+        else:
+            if bare == "OR" or bare == "|":
+                pending_or = bool(groups)
+                continue
+            if bare in ("AND", "&", "&&", "+"):
+                continue
+            if bare == "NOT":
+                pending_not = True
+                continue
+            negated = bare.startswith("-")
+            chunk = bare.lstrip("-")
+        term = _term(chunk)
+        if term is None:
+            continue
+        if negated or pending_not:
+            excluded.append(term)
+        elif pending_or and groups:
+            groups[-1] = groups[-1] + (term,)
+        else:
+            groups.append((term,))
+        pending_or = pending_not = False
+    return ParsedQuery(tuple(groups), tuple(excluded))
+
+
+def mark_html(marked: str | None) -> str:
+    """Escape everything, then turn marker pairs back into <mark>...</mark>: the only tags
+    that can come out. Unpaired markers are dropped."""
+    out = html.escape(marked or "", quote=True)
+    out = re.sub(f"{MARK_OPEN}([^{MARK_OPEN}{MARK_CLOSE}]*){MARK_CLOSE}", r"<mark>\1</mark>", out)
+    return out.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+# -- semantic score and fusion (pure) -----------------------------------------------
+_STOP = frozenset("""a about after again against all also an and any are as at be been before being between
+both but by can could did do does during each few for from further had has have having he her here hers him
+his how i if in into is it its just me more most my no nor not now of off on once only or other our out over
+own same she should so some such than that the their them then there these they this those through to too
+under until up very was we were what when where which while who whom why will with would you your said says""".split())
+
+
+def _fold(word: str) -> str:
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _stem(word: str) -> str:
+    """A light English suffix stripper: enough to meet plural and past forms half-way."""
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+def text_tokens(text: str) -> list[str]:
+    return [_stem(_fold(w)) for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+def tfidf_cosine(query: Sequence[str], docs: Sequence[Sequence[str]]) -> list[float]:
+    """Cosine between the query and each doc in TF-IDF space (sublinear tf, smoothed IDF over `docs`)."""
+    n = len(docs)
+    df = Counter(t for d in docs for t in set(d))
+
+    def idf(t: str) -> float:
+        return math.log((1 + n) / (1 + df.get(t, 0))) + 1.0
+
+    def vec(tokens: Sequence[str]) -> dict[str, float]:
+        return {t: (1.0 + math.log(c)) * idf(t) for t, c in Counter(tokens).items()}
+
+    q = vec(query)
+    qn = math.sqrt(sum(v * v for v in q.values()))
+    out = []
+    for d in docs:
+        dv = vec(d)
+        dn = math.sqrt(sum(v * v for v in dv.values()))
+        dot = sum(w * dv.get(t, 0.0) for t, w in q.items())
+        out.append(dot / (qn * dn) if qn and dn else 0.0)
+    return out
+
+
+def fuse(rankings: Sequence[tuple[float, Sequence[int]]], *, k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal-rank fusion: each (weight, ids best-first) adds weight / (k + rank), rank from 1."""
+    scores: dict[int, float] = {}
+    for weight, ids in rankings:
+        for rank, i in enumerate(ids, start=1):
+            scores[i] = scores.get(i, 0.0) + weight / (k + rank)
+    return scores
+
+
+# -- home ranking (pure) --------------------------------------------------------------
+HALF_LIFE_HOURS = 8.0
+VELOCITY_WINDOW_HOURS = 6.0
+TOP_CANDIDATES = 200
+
+
+def story_score(story: Story, recent_articles: int, ref: datetime, *,
+                half_life_hours: float = HALF_LIFE_HOURS) -> float:
+    """recency x publishers x velocity (see rank_stories)."""
+    last = story.last_seen_at or story.first_seen_at or ref
+    age_hours = max(0.0, (ref - last).total_seconds() / 3600.0)
+    recency = 0.5 ** (age_hours / half_life_hours)
+    return recency * max(1, story.source_count) * (1 + recent_articles)
+
+
+def rank_stories(candidates: Sequence[Story], recent_counts: dict[int, int], ref: datetime) -> list[Story]:
+    """Top stories, best first::
+
+        score = recency x publishers x velocity
+        recency    = 0.5 ** (age_hours / 8)     age = ref - story.last_seen_at (>= 0)
+        publishers = story.source_count          distinct publishers covering it
+        velocity   = 1 + its articles published in (ref - 6 h, ref]
+
+    ``ref`` is ``min(now, newest last_seen_at)``: a quiet hour (or an old database) is ranked
+    as of its latest news, so the velocity window is never empty for everyone. Ties: newer
+    last_seen_at, then higher id.
+    """
+    def key(s: Story) -> tuple:
+        when = s.last_seen_at or s.first_seen_at
+        return (-story_score(s, recent_counts.get(s.id, 0), ref), -(when.timestamp() if when else 0), -(s.id or 0))
+    return sorted(candidates, key=key)
+
+
+# -- results ---------------------------------------------------------------------------
+@dataclass
+class SearchHit:
+    article: Article
+    title_html: str            # escaped, with <mark> around matches (safe to render)
+    snippet_html: str          # idem, an excerpt of the text
+    score: float = 0.0         # fused score (0 for filter-only browsing)
+    fts_rank: int | None = None   # 1-based position by full-text rank alone
+    semantic: float = 0.0      # TF-IDF cosine of query and title+lead
+    story: Story | None = None
+
+
+@dataclass
+class SearchResults:
+    query: ParsedQuery
+    hits: list[SearchHit]
+    total: int
+    limit: int
+    offset: int
+    filtered: bool = False
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + self.limit if self.offset + self.limit < self.total else None
+
+    def by_story(self) -> list[tuple[Story | None, list[SearchHit]]]:
+        """This page's hits grouped by story, groups in order of their best hit."""
+        groups: dict[Any, tuple[Story | None, list[SearchHit]]] = {}
+        for h in self.hits:
+            key = h.story.id if h.story else ("article", h.article.id)
+            groups.setdefault(key, (h.story, []))[1].append(h)
+        return list(groups.values())
+
+
+@dataclass
+class TagCount:
+    tag: Tag
+    article_count: int = 0
+    story_count: int = 0
+
+
+def _model(cls: type, row: Any) -> Any:
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in row._mapping.items() if k in names})
+
+
+_WHEN = func.coalesce(articles.c.published_at, articles.c.fetched_at)
+
+
+def _lead(text: str, n: int = 240) -> str:
+    first = (text or "").strip().split("\n\n", 1)[0]
+    return first if len(first) <= n else first[:n].rsplit(" ", 1)[0] + " …"
+
 
 class SearchMixin:
-    pass
+    """Search, ranking and browse reads. Mixed into Store (uses its engine and helpers)."""
+
+    # -- full-text search ---------------------------------------------------------
+    def search(self, query: str | ParsedQuery | None, *, source_id: int | None = None,
+               since: datetime | None = None, until: datetime | None = None, tag: str | None = None,
+               limit: int = 20, offset: int = 0) -> SearchResults:
+        """Articles matching `query` (see module docstring), filtered by publisher, date range
+        [since, until) on published (else fetched) time and hashtag slug. With no query but
+        some filter, the filtered articles newest first. Wire copies (duplicates) are left
+        out unless a publisher is chosen."""
+        pq = query if isinstance(query, ParsedQuery) else parse_query(query)
+        limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_RESULTS))
+        conds = self._search_conditions(source_id=source_id, since=since, until=until, tag=tag)
+        filtered = source_id is not None or since is not None or until is not None or bool(tag)
+        if not pq:
+            if not filtered:
+                return SearchResults(pq, [], 0, limit, offset)
+            return self._browse(pq, conds, limit, offset)
+        want = min(MAX_RESULTS, max(POOL, offset + limit))
+        try:
+            if self.is_sqlite:
+                ranked, total = self._fts_sqlite(pq, conds, want)
+            else:
+                ranked, total = self._fts_pg(pq, conds, want)
+        except DBAPIError as exc:   # a parser bug must not become a 500; say what failed
+            raise NewsloomError(f"search: the query could not be run ({type(exc.orig).__name__})",
+                                code="bad_query") from None
+        total = min(total, MAX_RESULTS)
+        order, scores, semantic = self._hybrid(pq, ranked[:POOL])
+        order += ranked[POOL:]
+        fts_pos = {i: n for n, i in enumerate(ranked, start=1)}
+        page_ids = order[offset:offset + limit]
+        marks = self._highlights(pq, page_ids)
+        hits = self._hits(page_ids, lambda a: marks.get(a.id, (None, None)),
+                          lambda i: dict(score=scores.get(i, 0.0), fts_rank=fts_pos.get(i),
+                                         semantic=semantic.get(i, 0.0)))
+        return SearchResults(pq, hits, total, limit, offset, filtered)
+
+    def _search_conditions(self, *, source_id, since, until, tag) -> list:
+        conds: list = []
+        if source_id is not None:
+            conds.append(articles.c.source_id == source_id)
+        else:
+            conds.append(articles.c.duplicate_of.is_(None))
+        if since is not None:
+            conds.append(_WHEN >= since)
+        if until is not None:
+            conds.append(_WHEN < until)
+        if tag:
+            conds.append(articles.c.id.in_(
+                select(article_tags.c.article_id).join(tags, tags.c.id == article_tags.c.tag_id)
+                .where(tags.c.slug == tag)))
+        return conds
+
+    def _fts_sqlite(self, pq: ParsedQuery, conds: list, want: int) -> tuple[list[int], int]:
+        fts = sa.table("articles_fts", sa.column("rowid"))
+        match = sa.literal_column("articles_fts").op("MATCH")(sa.literal(pq.fts5(), sa.Text))
+        rank = func.bm25(sa.literal_column("articles_fts"), 5.0, 1.0).label("rank")
+        joined = fts.join(articles, articles.c.id == fts.c.rowid)
+        q = select(articles.c.id, rank).select_from(joined).where(match, *conds)\
+            .order_by(sa.text("rank"), articles.c.id).limit(want)
+        count = select(func.count()).select_from(joined).where(match, *conds)
+        with self.read() as conn:
+            return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
+
+    def _fts_pg(self, pq: ParsedQuery, conds: list, want: int) -> tuple[list[int], int]:
+        doc = sa.literal_column(PG_DOCUMENT)
+        tsq = pq.tsquery()
+        match = doc.op("@@")(tsq)
+        rank = func.ts_rank_cd(doc, tsq).label("rank")
+        # Ranking re-derives the tsvector (the index is on an expression): rank the newest
+        # PG_RANK_WINDOW matches only, so a very common word costs a bounded amount.
+        window = select(articles.c.id).where(match, *conds).order_by(_WHEN.desc(), articles.c.id.desc())\
+            .limit(PG_RANK_WINDOW).subquery()
+        q = (select(articles.c.id, rank).join(window, window.c.id == articles.c.id)
+             .order_by(rank.desc(), articles.c.id).limit(want))
+        count = select(func.count()).select_from(articles).where(match, *conds)
+        with self.read() as conn:
+            return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
+
+    def _hybrid(self, pq: ParsedQuery, pool: list[int]) -> tuple[list[int], dict[int, float], dict[int, float]]:
+        if not pool:
+            return [], {}, {}
+        q = select(articles.c.id, articles.c.title, func.substr(articles.c.text, 1, 600).label("lead"),
+                   _WHEN.label("when")).where(articles.c.id.in_(pool))
+        with self.read() as conn:
+            rows = {r.id: r for r in conn.execute(q)}
+        pool = [i for i in pool if i in rows]
+        docs = [text_tokens(f"{rows[i].title} {rows[i].title} {rows[i].lead or ''}") for i in pool]
+        cos = tfidf_cosine(text_tokens(" ".join(pq.words)), docs)
+        semantic = dict(zip(pool, cos))
+        fts_pos = {i: n for n, i in enumerate(pool)}
+        by_semantic = sorted(pool, key=lambda i: (-semantic[i], fts_pos[i]))
+        by_recency = sorted(pool, key=lambda i: (-(rows[i].when.timestamp() if rows[i].when else 0), fts_pos[i]))
+        scores = fuse([(RRF_WEIGHTS[0], pool), (RRF_WEIGHTS[1], by_semantic), (RRF_WEIGHTS[2], by_recency)])
+        order = sorted(pool, key=lambda i: (-scores[i], fts_pos[i]))
+        return order, scores, semantic
+
+    def _highlights(self, pq: ParsedQuery, ids: list[int]) -> dict[int, tuple[str, str]]:
+        if not ids:
+            return {}
+        if self.is_sqlite:
+            fts = sa.table("articles_fts", sa.column("rowid"))
+            col = sa.literal_column("articles_fts")
+            match = col.op("MATCH")(sa.literal(pq.fts5(), sa.Text))
+            q = select(fts.c.rowid, func.highlight(col, 0, MARK_OPEN, MARK_CLOSE),
+                       func.snippet(col, 1, MARK_OPEN, MARK_CLOSE, " … ", 28)).where(match, fts.c.rowid.in_(ids))
+        else:
+            tsq = pq.tsquery()
+            cfg = sa.literal_column(_PG_CONFIG)
+            q = select(articles.c.id, func.ts_headline(cfg, articles.c.title, tsq, _PG_TITLE_OPTS),
+                       func.ts_headline(cfg, func.left(articles.c.text, 20000), tsq, _PG_TEXT_OPTS)
+                       ).where(articles.c.id.in_(ids))
+        with self.read() as conn:
+            return {r[0]: (r[1], r[2]) for r in conn.execute(q)}
+
+    def _browse(self, pq: ParsedQuery, conds: list, limit: int, offset: int) -> SearchResults:
+        q = select(articles.c.id).where(*conds).order_by(_WHEN.desc(), articles.c.id.desc()).limit(limit).offset(offset)
+        count = select(func.count()).select_from(articles).where(*conds)
+        with self.read() as conn:
+            ids, total = list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
+        hits = self._hits(ids, lambda a: (None, None), lambda i: {})
+        return SearchResults(pq, hits, total, limit, offset, True)
+
+    def _hits(self, ids: list[int], marks, extra) -> list[SearchHit]:
+        if not ids:
+            return []
+        with self.read() as conn:
+            found = {r.id: _model(Article, r) for r in conn.execute(self._article_select().where(articles.c.id.in_(ids)))}
+            story_ids = {a.story_id for a in found.values() if a.story_id}
+            story_rows = conn.execute(select(stories).where(stories.c.id.in_(story_ids))) if story_ids else []
+            by_id = {r.id: _model(Story, r) for r in story_rows}
+        hits = []
+        for i in ids:
+            a = found.get(i)
+            if a is None:
+                continue
+            title_m, snippet_m = marks(a)
+            hits.append(SearchHit(article=a, title_html=mark_html(title_m or a.title),
+                                  snippet_html=mark_html(snippet_m if snippet_m is not None else _lead(a.text)),
+                                  story=by_id.get(a.story_id), **extra(i)))
+        return hits
+
+    # -- home ranking --------------------------------------------------------------
+    def recent_article_counts(self, story_ids: Iterable[int], since: datetime, until: datetime) -> dict[int, int]:
+        """Per story: its (non-duplicate) articles published in (since, until]."""
+        ids = list(story_ids)
+        if not ids:
+            return {}
+        q = (select(articles.c.story_id, func.count()).where(articles.c.story_id.in_(ids), _WHEN > since,
+                                                               _WHEN <= until, articles.c.duplicate_of.is_(None))
+             .group_by(articles.c.story_id))
+        with self.read() as conn:
+            return {sid: n for sid, n in conn.execute(q)}
+
+    def top_stories(self, *, limit: int = 30, offset: int = 0, now: datetime | None = None,
+                    candidates: int = TOP_CANDIDATES) -> list[Story]:
+        """The home page's ranking (rank_stories) over the `candidates` most recently updated stories."""
+        pool = self.list_stories(limit=candidates)
+        if not pool:
+            return []
+        newest = max((s.last_seen_at for s in pool if s.last_seen_at), default=None)
+        now = now or utcnow()
+        ref = min(now, newest) if newest else now
+        counts = self.recent_article_counts([s.id for s in pool], ref - timedelta(hours=VELOCITY_WINDOW_HOURS), ref)
+        return rank_stories(pool, counts, ref)[offset:offset + limit]
+
+    # -- browse reads ------------------------------------------------------------------
+    def resolve_source(self, ref: str | int | None) -> Source | None:
+        """A publisher by id ("12") or by name, case-insensitively; None when unknown."""
+        if ref is None or str(ref).strip() == "":
+            return None
+        ref = _CONTROL.sub("", str(ref)).strip()
+        if ref.isdigit():
+            cond = sources.c.id == int(ref) if len(ref) < 12 else sa.false()
+        else:
+            cond = func.lower(sources.c.name) == " ".join(ref.split()).lower()
+        with self.read() as conn:
+            row = conn.execute(select(sources).where(cond).limit(1)).first()
+        return _model(Source, row) if row else None
+
+    def get_tag(self, slug: str) -> Tag:
+        with self.read() as conn:
+            row = conn.execute(select(tags).where(tags.c.slug == slug)).first()
+        if row is None:
+            raise NotFound(f"store: no tag {slug!r}")
+        return _model(Tag, row)
+
+    def list_tags(self, *, limit: int = 100, offset: int = 0) -> list[TagCount]:
+        """Hashtags in use, most used first (articles, then stories, then slug)."""
+        n_articles = func.count(sa.distinct(article_tags.c.article_id)).label("article_count")
+        n_stories = func.count(sa.distinct(articles.c.story_id)).label("story_count")
+        q = (select(tags, n_articles, n_stories)
+             .select_from(tags.join(article_tags, article_tags.c.tag_id == tags.c.id)
+                          .join(articles, articles.c.id == article_tags.c.article_id))
+             .group_by(tags.c.id, tags.c.slug, tags.c.name, tags.c.kind)
+             .order_by(n_articles.desc(), n_stories.desc(), tags.c.slug).limit(limit).offset(offset))
+        with self.read() as conn:
+            return [TagCount(_model(Tag, r), r.article_count, r.story_count) for r in conn.execute(q)]
+
+    def count_tags(self) -> int:
+        q = select(func.count(sa.distinct(article_tags.c.tag_id)))
+        with self.read() as conn:
+            return conn.execute(q).scalar_one()
+
+    def _tagged_story_ids(self, slug: str) -> sa.Select:
+        return (select(articles.c.story_id).join(article_tags, article_tags.c.article_id == articles.c.id)
+                .join(tags, tags.c.id == article_tags.c.tag_id)
+                .where(tags.c.slug == slug, articles.c.story_id.is_not(None)))
+
+    def tag_stories(self, slug: str, *, limit: int = 30, offset: int = 0) -> list[Story]:
+        """Stories with an article carrying this hashtag, most recently updated first."""
+        q = (select(stories).where(stories.c.id.in_(self._tagged_story_ids(slug)), stories.c.merged_into.is_(None),
+                                   stories.c.article_count > 0)
+             .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit).offset(offset))
+        with self.read() as conn:
+            return [_model(Story, r) for r in conn.execute(q)]
+
+    def count_tag_stories(self, slug: str) -> int:
+        q = select(func.count()).select_from(stories).where(
+            stories.c.id.in_(self._tagged_story_ids(slug)), stories.c.merged_into.is_(None),
+            stories.c.article_count > 0)
+        with self.read() as conn:
+            return conn.execute(q).scalar_one()
+
+    def story_tags(self, story_id: int, *, limit: int = 12) -> list[TagCount]:
+        """A story's hashtags, by how many of its articles carry them."""
+        n = func.count().label("article_count")
+        q = (select(tags, n).join(article_tags, article_tags.c.tag_id == tags.c.id)
+             .join(articles, articles.c.id == article_tags.c.article_id).where(articles.c.story_id == story_id)
+             .group_by(tags.c.id, tags.c.slug, tags.c.name, tags.c.kind)
+             .order_by(n.desc(), tags.c.slug).limit(limit))
+        with self.read() as conn:
+            return [TagCount(_model(Tag, r), r.article_count, 1) for r in conn.execute(q)]
+
+    def source_stories(self, source_id: int, *, limit: int = 20) -> list[Story]:
+        """Stories this publisher covered, most recently updated first."""
+        covered = select(articles.c.story_id).where(articles.c.source_id == source_id,
+                                                    articles.c.story_id.is_not(None))
+        q = (select(stories).where(stories.c.id.in_(covered), stories.c.merged_into.is_(None))
+             .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit))
+        with self.read() as conn:
+            return [_model(Story, r) for r in conn.execute(q)]
+
+    def source_article_counts(self) -> dict[int, int]:
+        q = select(articles.c.source_id, func.count()).where(articles.c.source_id.is_not(None))\
+            .group_by(articles.c.source_id)
+        with self.read() as conn:
+            return {sid: n for sid, n in conn.execute(q)}
+
+    def admin_summary(self) -> dict[str, Any]:
+        """Counts and freshness for the admin page."""
+        def count(table: sa.Table, *where: Any) -> sa.ScalarSelect:
+            return select(func.count()).select_from(table).where(*where).scalar_subquery()
+
+        q = select(
+            count(articles).label("articles"),
+            count(articles, articles.c.duplicate_of.is_not(None)).label("duplicates"),
+            count(sources).label("sources"),
+            count(feeds).label("feeds"),
+            count(feeds, feeds.c.last_error.is_not(None)).label("failing_feeds"),
+            count(stories, stories.c.merged_into.is_(None), stories.c.article_count > 0).label("stories"),
+            count(stories, stories.c.source_count >= 2, stories.c.merged_into.is_(None)).label("multi_source_stories"),
+            select(func.count(sa.distinct(article_tags.c.tag_id))).scalar_subquery().label("tags"),
+            count(users).label("users"),
+            count(comments).label("comments"),
+            select(func.max(feeds.c.last_fetched_at)).scalar_subquery().label("last_fetch"),
+            select(func.max(feeds.c.last_success_at)).scalar_subquery().label("last_success"),
+            select(func.max(articles.c.fetched_at)).scalar_subquery().label("last_article"),
+        )
+        with self.read() as conn:
+            row = dict(conn.execute(q).one()._mapping)
+        dt = articles.c.fetched_at.type
+        for key in ("last_fetch", "last_success", "last_article"):   # scalar subqueries lose the UTC type
+            if row[key] is not None and not isinstance(row[key], datetime):
+                row[key] = datetime.fromisoformat(str(row[key]))
+            row[key] = dt.process_result_value(row[key], None) if row[key] is not None else None
+        row["backend"] = "sqlite" if self.is_sqlite else "postgresql"
+        row["schema"] = self.schema_revision()
+        return row

@@ -93,9 +93,13 @@ class StoryEngine:
 def cluster_articles(store: Store, article_ids: Iterable[int] | None = None,
                      engine: StoryEngine | None = None) -> int:
     """Cluster the given articles (default: every article without a story), oldest first."""
+    from .insights import tag_article_hashtags
+
     engine = engine or StoryEngine(store)
     ids = list(article_ids) if article_ids is not None else store.unclustered_article_ids()
     done = 0
     for article_id in ids:
-        done += engine.cluster(article_id)
+        if engine.cluster(article_id):
+            done += 1
+            tag_article_hashtags(store, article_id)     # hashtags need the story: after clustering
     return done

@@ -76,3 +76,50 @@ class StoryDetail(StoryPublic):
 class RelatedPublic(BaseModel):
     article: ArticlePublic
     same_story: bool
+
+
+class TagPublic(BaseModel):
+    id: int
+    name: str
+    slug: str
+    kind: str
+    article_count: int = 0
+    story_count: int = 0
+
+
+class TagStoriesPage(Page[StoryPublic]):
+    """A hashtag and a page of its stories, most recently updated first."""
+
+    tag: TagPublic
+
+
+class SearchHitPublic(BaseModel):
+    article: ArticlePublic
+    title_html: str          # HTML-escaped title; the only tags are <mark> around matches
+    snippet_html: str        # HTML-escaped excerpt of the text, <mark> around matches
+    score: float             # fused (reciprocal-rank) score; 0 when only filters were given
+    fts_rank: int | None     # position by full-text rank alone
+    semantic: float          # TF-IDF cosine of the query and the title + lead
+    story: StoryPublic | None
+
+
+class SearchPage(Page[SearchHitPublic]):
+    """Search results, best first. `query` is the query as understood (safe terms only)."""
+
+    query: str
+    publisher: SourcePublic | None = None
+
+
+class FeedHealthSummary(BaseModel):
+    feeds: int
+    healthy: int
+    failing: int
+    last_success_at: datetime | None
+
+
+class SourceDetail(SourcePublic):
+    article_count: int
+    health: FeedHealthSummary
+    feeds: list[FeedPublic]
+    latest_articles: list[ArticlePublic]
+    stories: list[StoryPublic]

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..health import feed_health
+from ...tasks.insights import ask_story, story_insights
 from ..views import article_view, story_view
+from .browse import story_extras
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,7 +21,8 @@ def _render(request: Request, name: str, **context):
 def home(request: Request, page: int = Query(1, ge=1)):
     store = request.app.state.store
     size = request.app.state.settings.page_size
-    stories = store.list_stories(limit=size, offset=(page - 1) * size, min_sources=1) if page == 1 else []
+    # Top stories: recency x publishers x velocity (Store.top_stories, store/search.py rank_stories).
+    stories = store.top_stories(limit=size) if page == 1 else []
     articles = store.list_articles(limit=size, offset=(page - 1) * size, include_duplicates=False)
     total = store.count_articles()
     return _render(request, "home.html", stories=stories, articles=articles, page=page,
@@ -31,7 +34,12 @@ def story(request: Request, story_id: int):
     view = story_view(request.app.state.store, story_id)
     if view["story"].id != story_id:                      # merged into another story
         return RedirectResponse(f"/stories/{view['story'].id}", status_code=301)
-    return _render(request, "story.html", **view)
+    store, settings = request.app.state.store, request.app.state.settings
+    question = (request.query_params.get("q") or "").strip()[:300]
+    insights = story_insights(store, story_id, settings)
+    qa = ask_story(store, story_id, question, settings) if question else None
+    return _render(request, "story.html", **view, **story_extras(store, view), insights=insights,
+                   question=question, qa=qa)
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)

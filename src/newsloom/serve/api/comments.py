@@ -1,0 +1,122 @@
+"""Comments API (/api/v1): list a story's comments; create, edit, delete and report them.
+
+Reads are public. Writes need `Authorization: Bearer <API token>` (`newsloom users token
+USERNAME`, or the account page) or a session cookie plus an `X-CSRF-Token` header; without
+either: 401. The same rate limits as the web form apply (429 with Retry-After).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from ...errors import StoreError
+from ...models import User
+from ...store.community import MAX_COMMENT_LENGTH, CommentView
+from ..auth import api_user, client_ip, get_viewer, rate_limited, too_many_requests
+
+__all__ = ["router", "CommentPublic", "CommentCreate", "CommentUpdate", "ReportCreate", "ReportResult"]
+
+router = APIRouter(tags=["comments"])
+
+
+class CommentPublic(BaseModel):
+    id: int
+    story_id: int
+    parent_id: int | None
+    author: str | None = Field(description="Username; null once the comment is deleted or removed")
+    body: str = Field(description="Plain text (render it escaped); empty unless state is visible or hidden")
+    state: str = Field(description="visible | hidden (seen by moderators and the author) | removed | deleted")
+    created_at: datetime
+    edited_at: datetime | None
+
+
+class CommentCreate(BaseModel):
+    body: str = Field(min_length=1, max_length=MAX_COMMENT_LENGTH)
+    parent_id: int | None = None
+
+
+class CommentUpdate(BaseModel):
+    body: str = Field(min_length=1, max_length=MAX_COMMENT_LENGTH)
+
+
+class ReportCreate(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+class ReportResult(BaseModel):
+    comment_id: int
+    created: bool = Field(description="False when you had already reported this comment")
+
+
+def _public(c: CommentView) -> CommentPublic:
+    shown = c.state in ("visible", "hidden")
+    return CommentPublic(id=c.id, story_id=c.story_id, parent_id=c.parent_id, author=c.username if shown else None,
+                         body=c.body if shown else "", state=c.state, created_at=c.created_at, edited_at=c.edited_at)
+
+
+def _flatten(thread: list[CommentView]) -> list[CommentView]:
+    out: list[CommentView] = []
+    for c in thread:
+        out.append(c)
+        out.extend(_flatten(c.replies))
+    return out
+
+
+def _store_error(exc: StoreError) -> HTTPException:
+    return HTTPException(403 if exc.code == "forbidden" else 422, exc.message)
+
+
+@router.get("/stories/{story_id}/comments", response_model=list[CommentPublic],
+            summary="A story's comments, threads in order (parent before its replies)")
+def list_comments(request: Request, story_id: int):
+    store = request.app.state.store
+    story = store.get_story(story_id)
+    viewer = get_viewer(request)
+    thread = store.comment_thread(story.id, viewer_id=viewer.user.id if viewer.user else None,
+                                  moderator=viewer.can_moderate)
+    return [_public(c) for c in _flatten(thread)]
+
+
+@router.post("/stories/{story_id}/comments", response_model=CommentPublic, status_code=201,
+             summary="Comment on a story, or reply with parent_id")
+def create_comment(request: Request, story_id: int, payload: CommentCreate, user: User = Depends(api_user)):
+    store = request.app.state.store
+    store.get_story(story_id)
+    wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", f"ip:{client_ip(request)}")
+    if wait is not None:
+        return too_many_requests(request, wait, "comments")
+    try:
+        return _public(store.post_comment(story_id, user.id, payload.body, parent_id=payload.parent_id))
+    except StoreError as exc:
+        raise _store_error(exc) from None
+
+
+@router.patch("/comments/{comment_id}", response_model=CommentPublic, summary="Edit your comment")
+def edit_comment(request: Request, comment_id: int, payload: CommentUpdate, user: User = Depends(api_user)):
+    try:
+        return _public(request.app.state.store.edit_comment(comment_id, user.id, payload.body))
+    except StoreError as exc:
+        raise _store_error(exc) from None
+
+
+@router.delete("/comments/{comment_id}", status_code=204, response_class=Response,
+               summary="Delete your comment (kept as [deleted] while it has replies)")
+def delete_comment(request: Request, comment_id: int, user: User = Depends(api_user)):
+    try:
+        request.app.state.store.delete_comment(comment_id, user.id)
+    except StoreError as exc:
+        raise _store_error(exc) from None
+    return Response(status_code=204)
+
+
+@router.post("/comments/{comment_id}/reports", response_model=ReportResult, status_code=201,
+             summary="Report someone else's comment to the moderators (once per comment)")
+def report_comment(request: Request, comment_id: int, payload: ReportCreate, user: User = Depends(api_user)):
+    try:
+        created = request.app.state.store.report_comment(comment_id, user.id, payload.reason)
+    except StoreError as exc:
+        raise _store_error(exc) from None
+    return ReportResult(comment_id=comment_id, created=created)

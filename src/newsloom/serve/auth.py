@@ -1,0 +1,275 @@
+"""Accounts on the web: password hashing, sessions, CSRF, the current user, rate limits.
+
+- **Passwords**: argon2id through argon2-cffi's PasswordHasher (its defaults unless the
+  `argon2_*` settings say otherwise); a hash made with older parameters is replaced at the
+  next successful login. An unknown username still costs one verification (no timing oracle).
+- **Sessions**: server-side. The `newsloom_session` cookie (HttpOnly, SameSite=Lax, Secure
+  when base_url is https) holds a random token; the store keeps its SHA-256 with an expiry.
+  Logging out deletes the row; a ban deletes all of a user's rows.
+- **CSRF**: every form posts `csrf_token`. With a session it is the session's synchronizer
+  token; without one (the login and sign-up forms) it is a signed double-submit token,
+  HMAC(secret_key, the random `newsloom_csrf` cookie). JSON calls riding on a session send
+  it as `X-CSRF-Token`; calls with `Authorization: Bearer <API token>` need none. A missing or
+  wrong token is a 403.
+- **Rate limits**: sliding windows counted in the store (`rate_events`), so every process and
+  host of a deployment shares them; a Redis counter can replace `Store.hit_rate_limit` later
+  without touching callers. Over the limit: 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+from ..errors import SettingsError
+from ..models import User
+from ..settings import Settings
+from ..store.community import WebSession
+
+__all__ = ["SESSION_COOKIE", "CSRF_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "Viewer", "get_viewer", "require_csrf",
+           "check_csrf", "hash_password", "verify_password", "start_session", "end_session", "parse_rate",
+           "rate_limited", "too_many_requests", "client_ip", "safe_next", "api_user", "validate_settings",
+           "USERNAME_RE", "MIN_PASSWORD_LENGTH", "MAX_PASSWORD_LENGTH", "validate_credentials"]
+
+SESSION_COOKIE = "newsloom_session"
+CSRF_COOKIE = "newsloom_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+USERNAME_RE = re.compile(r"[A-Za-z0-9_-]{3,32}")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+# -- settings ------------------------------------------------------------------
+def parse_rate(text: str) -> tuple[int, int]:
+    """"5/minute" -> (5, 60). Units: second, minute, hour, day (a plural s is fine)."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*([a-z]+?)s?\s*", str(text).lower())
+    if not m or m.group(2) not in _UNITS or int(m.group(1)) < 1:
+        raise SettingsError(f"settings: rate limit {text!r} must look like 5/minute (second, minute, hour, day)")
+    return int(m.group(1)), _UNITS[m.group(2)]
+
+
+def validate_settings(settings: Settings) -> None:
+    for name in ("comment_rate_limit", "signup_rate_limit", "login_rate_limit"):
+        try:
+            parse_rate(getattr(settings, name))
+        except SettingsError:
+            raise SettingsError(f"settings: NEWSLOOM_{name.upper()} must look like 5/minute "
+                                f"(second, minute, hour, day), got {getattr(settings, name)!r}") from None
+
+
+def _secure(settings: Settings) -> bool:
+    return str(settings.base_url).lower().startswith("https://")
+
+
+# -- passwords -----------------------------------------------------------------
+def _hasher(request: Request) -> PasswordHasher:
+    state = request.app.state
+    ph = getattr(state, "password_hasher", None)
+    if ph is None:
+        s = state.settings
+        ph = PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_cost)
+        state.password_hasher = ph
+        state.password_dummy_hash = ph.hash(secrets.token_urlsafe(16))
+    return ph
+
+
+def hash_password(request: Request, password: str) -> str:
+    return _hasher(request).hash(password)
+
+
+def verify_password(request: Request, user: User | None, password: str) -> bool:
+    """True when `password` is the user's. Upgrades the stored hash when parameters changed."""
+    ph = _hasher(request)
+    if user is None:
+        try:   # same work as a real check: response time does not reveal unknown usernames
+            ph.verify(request.app.state.password_dummy_hash, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        ph.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ph.check_needs_rehash(user.password_hash):
+        request.app.state.store.set_password_hash(user.id, ph.hash(password))
+    return True
+
+
+def validate_credentials(username: str, password: str) -> str | None:
+    """A message for the sign-up form, or None when both are acceptable."""
+    if not USERNAME_RE.fullmatch(username):
+        return "Usernames are 3 to 32 characters: letters, digits, _ and -."
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Passwords need at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Passwords are at most {MAX_PASSWORD_LENGTH} characters."
+    if password.strip().lower() == username.lower():
+        return "The password cannot be the username."
+    return None
+
+
+# -- who is asking -------------------------------------------------------------
+@dataclass
+class Viewer:
+    """The person behind a request: a session's user, or anonymous."""
+
+    session: WebSession | None
+    secret_key: str
+    anon_token: str | None = None      # value of the newsloom_csrf cookie
+    new_anon_token: bool = False       # minted during this request: the response must set it
+
+    @property
+    def user(self) -> User | None:
+        return self.session.user if self.session else None
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.user is not None and self.user.role in ("moderator", "admin")
+
+    @property
+    def csrf_token(self) -> str:
+        if self.session is not None:
+            return self.session.csrf_token
+        if not self.anon_token:
+            self.anon_token, self.new_anon_token = secrets.token_urlsafe(32), True
+        return _sign(self.secret_key, self.anon_token)
+
+
+def _sign(secret_key: str, value: str) -> str:
+    return hmac.new(secret_key.encode(), b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
+
+
+def get_viewer(request: Request) -> Viewer:
+    """The viewer of this request, looked up once and kept on request.state."""
+    viewer = getattr(request.state, "viewer", None)
+    if viewer is None:
+        session = request.app.state.store.get_session(request.cookies.get(SESSION_COOKIE))
+        anon = request.cookies.get(CSRF_COOKIE)
+        viewer = Viewer(session, request.app.state.settings.secret_key,
+                        anon if anon and len(anon) <= 100 else None)
+        request.state.viewer = viewer
+    return viewer
+
+
+def set_cookies(request: Request, response: Response) -> Response:
+    """Give the response the anonymous CSRF cookie when a form minted one."""
+    viewer = getattr(request.state, "viewer", None)
+    if viewer is not None and viewer.new_anon_token and viewer.anon_token:
+        response.set_cookie(CSRF_COOKIE, viewer.anon_token, httponly=True, samesite="lax", path="/",
+                            secure=_secure(request.app.state.settings))
+    return response
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    viewer = get_viewer(request)
+    if viewer.session is not None:
+        expected = viewer.session.csrf_token
+    elif viewer.anon_token:
+        expected = _sign(viewer.secret_key, viewer.anon_token)
+    else:
+        expected = None
+    if not submitted or not expected or not hmac.compare_digest(str(submitted), expected):
+        raise HTTPException(403, "csrf: the form is missing its security token or it has expired; "
+                                 "reload the page and try again")
+
+
+async def require_csrf(request: Request) -> None:
+    """Dependency for every form POST: the `csrf_token` field must match."""
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    check_csrf(request, submitted)
+
+
+# -- sessions ------------------------------------------------------------------
+def start_session(request: Request, response: Response, user: User) -> None:
+    """Log `user` in: a fresh session (the old one, if any, is dropped), its cookie on `response`."""
+    store, settings = request.app.state.store, request.app.state.settings
+    store.delete_session(request.cookies.get(SESSION_COOKIE))
+    session = store.create_session(user.id, max_age=settings.session_max_age)
+    response.set_cookie(SESSION_COOKIE, session.token or "", max_age=settings.session_max_age, httponly=True,
+                        samesite="lax", path="/", secure=_secure(settings))
+    request.state.viewer = Viewer(session, settings.secret_key)
+
+
+def end_session(request: Request, response: Response) -> None:
+    request.app.state.store.delete_session(request.cookies.get(SESSION_COOKIE))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=_secure(request.app.state.settings))
+
+
+# -- rate limits ---------------------------------------------------------------
+def client_ip(request: Request) -> str:
+    """The peer address (run uvicorn with --proxy-headers behind a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limited(request: Request, setting: str, *keys: str) -> float | None:
+    """Count one attempt against each key under the limit named by `setting`; the seconds to
+    wait when any key is over it, else None."""
+    limit, window = parse_rate(getattr(request.app.state.settings, setting))
+    store = request.app.state.store
+    for key in keys:
+        wait = store.hit_rate_limit(f"{setting}:{key}", limit, window)
+        if wait is not None:
+            return wait
+    return None
+
+
+def too_many_requests(request: Request, wait: float, what: str) -> Response:
+    seconds = max(int(wait + 0.999), 1)
+    message = f"rate limit: too many {what}; try again in {seconds} second{'s' if seconds != 1 else ''}"
+    headers = {"Retry-After": str(seconds)}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"code": "rate_limited", "message": message}}, status_code=429,
+                            headers=headers)
+    return request.app.state.templates.TemplateResponse(request, "error.html", {"status": 429, "message": message},
+                                                        status_code=429, headers=headers)
+
+
+# -- redirects -----------------------------------------------------------------
+def safe_next(value: Any, default: str = "/") -> str:
+    """A local path to go back to; anything else (other hosts, //evil, \\evil) becomes `default`."""
+    text = str(value or "")
+    if not text.startswith("/") or text.startswith("//") or "\\" in text or any(ord(c) < 32 for c in text):
+        return default
+    return text
+
+
+# -- API callers ---------------------------------------------------------------
+def _api_error(status: int, message: str, **headers: str) -> HTTPException:
+    return HTTPException(status, message, headers=headers or None)
+
+
+def api_user(request: Request) -> User:
+    """Dependency for API writes: `Authorization: Bearer <token>`, or a session cookie plus
+    the X-CSRF-Token header. 401 without credentials, 403 for a banned account."""
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        user = request.app.state.store.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise _api_error(401, "auth: invalid API token", **{"WWW-Authenticate": "Bearer"})
+    else:
+        viewer = get_viewer(request)
+        if viewer.user is None:
+            raise _api_error(401, "auth: send Authorization: Bearer <API token>", **{"WWW-Authenticate": "Bearer"})
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+        user = viewer.user
+    if user.banned:
+        raise _api_error(403, "auth: this account is banned")
+    request.state.api_user = user
+    return user

@@ -1,0 +1,264 @@
+"""Comments, moderation, follows and the "For you" page.
+
+Every action is a plain form POST answered by a 303 back to where the reader was. Comment
+text is plain text: templates escape it and turn newlines into <br>, nothing else.
+At start-up this router gives every template `comments_for(request, story_id)` (the story
+page's Comments section) and `follow_state(request, kind, target)` (`_follow_button.html`).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ...errors import NotFound, StoreError
+from ..auth import client_ip, get_viewer, rate_limited, require_csrf, safe_next, too_many_requests
+from .accounts import login_redirect, redirect, render
+
+__all__ = ["router", "comments_for", "follow_state"]
+
+
+def comments_for(request: Request, story_id: int) -> dict[str, Any]:
+    """What the story page's Comments section shows to this viewer."""
+    viewer = get_viewer(request)
+    store = request.app.state.store
+    thread = store.comment_thread(story_id, viewer_id=viewer.user.id if viewer.user else None,
+                                  moderator=viewer.can_moderate)
+    return {"viewer": viewer, "thread": thread, "count": store.count_comments(story_id)}
+
+
+def follow_state(request: Request, kind: str, target: Any) -> dict[str, Any]:
+    """For `_follow_button.html`: who is asking and whether they follow kind/target."""
+    viewer = get_viewer(request)
+    following = viewer.user is not None and request.app.state.store.is_following(viewer.user.id, kind, target)
+    return {"viewer": viewer, "following": following}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    app.state.templates.env.globals.update(comments_for=comments_for, follow_state=follow_state)
+    yield
+
+
+router = APIRouter(include_in_schema=False, lifespan=lifespan)
+
+
+def _user_or_login(request: Request):
+    user = get_viewer(request).user
+    return user, (login_redirect(request) if user is None else None)
+
+
+def _comment_form(request: Request, *, story, body: str, error: str | None = None, status: int = 200,
+                  parent=None, comment=None) -> Response:
+    """The comment form on a page of its own: editing, or a post that needs fixing (the
+    draft is kept, the message sits above it)."""
+    if comment is not None:
+        heading, action, button = "Edit your comment", f"/comments/{comment.id}/edit", "Save"
+    elif parent is not None:
+        heading, action, button = f"Reply to {parent.username}", f"/stories/{story.id}/comments", "Post reply"
+    else:
+        heading, action, button = "Add a comment", f"/stories/{story.id}/comments", "Post comment"
+    return render(request, "comment_form.html", status=status, story=story, body=body, error=error, parent=parent,
+                  heading=heading, action=action, button=button)
+
+
+def _message(exc: StoreError) -> str:
+    return exc.message.removeprefix("comment: ").capitalize() + "."
+
+
+def _moderator(request: Request):
+    viewer = get_viewer(request)
+    if viewer.user is None:
+        return None, login_redirect(request)
+    if not viewer.can_moderate:
+        raise HTTPException(403, "moderation: moderators only")
+    return viewer.user, None
+
+
+# -- comments --------------------------------------------------------------------
+@router.post("/stories/{story_id}/comments", dependencies=[Depends(require_csrf)])
+def post_comment(request: Request, story_id: int, body: str = Form(""), parent_id: int | None = Form(None)):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    store = request.app.state.store
+    store.get_story(story_id)                                     # 404 before anything is counted
+    wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", f"ip:{client_ip(request)}")
+    if wait is not None:
+        return too_many_requests(request, wait, "comments")
+    try:
+        comment = store.post_comment(story_id, user.id, body, parent_id=parent_id)
+    except StoreError as exc:
+        parent = None
+        if parent_id is not None:
+            try:
+                parent = store.get_comment(parent_id)
+            except NotFound:
+                pass
+        shown = parent if parent is not None and parent.state == "visible" else None
+        return _comment_form(request, story=store.get_story(story_id), body=body, error=_message(exc), status=400,
+                             parent=shown)
+    return redirect(f"/stories/{comment.story_id}#comment-{comment.id}")
+
+
+@router.get("/comments/{comment_id}/edit", response_class=HTMLResponse)
+def edit_form(request: Request, comment_id: int):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    store = request.app.state.store
+    comment = store.get_comment(comment_id)
+    if comment.user_id != user.id or comment.deleted:
+        raise HTTPException(403, "comment: only its author can edit a comment")
+    return _comment_form(request, story=store.get_story(comment.story_id), body=comment.body, comment=comment)
+
+
+@router.post("/comments/{comment_id}/edit", dependencies=[Depends(require_csrf)])
+def edit(request: Request, comment_id: int, body: str = Form("")):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    store = request.app.state.store
+    try:
+        comment = store.edit_comment(comment_id, user.id, body)
+    except StoreError as exc:
+        if exc.code == "forbidden":
+            raise HTTPException(403, exc.message) from None
+        comment = store.get_comment(comment_id)
+        return _comment_form(request, story=store.get_story(comment.story_id), body=body, error=_message(exc),
+                             status=400, comment=comment)
+    return redirect(f"/stories/{comment.story_id}#comment-{comment.id}")
+
+
+@router.post("/comments/{comment_id}/delete", dependencies=[Depends(require_csrf)])
+def delete(request: Request, comment_id: int):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    try:
+        story_id = request.app.state.store.delete_comment(comment_id, user.id)
+    except StoreError as exc:
+        raise HTTPException(403, exc.message) from None
+    return redirect(f"/stories/{story_id}#comments")
+
+
+@router.post("/comments/{comment_id}/report", dependencies=[Depends(require_csrf)])
+def report(request: Request, comment_id: int, reason: str = Form("")):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    store = request.app.state.store
+    comment = store.get_comment(comment_id)
+    try:
+        store.report_comment(comment_id, user.id, reason)
+    except StoreError as exc:
+        raise HTTPException(400, exc.message) from None
+    return redirect(f"/stories/{comment.story_id}?reported={comment_id}#comment-{comment_id}")
+
+
+# -- moderation ------------------------------------------------------------------
+@router.get("/moderation", response_class=HTMLResponse)
+def moderation(request: Request):
+    _, login = _moderator(request)
+    if login:
+        return login
+    store = request.app.state.store
+    return render(request, "moderation.html", queue=store.moderation_queue(), banned=store.list_banned_users())
+
+
+def _back(next_url: str, comment) -> str:
+    return safe_next(next_url, f"/stories/{comment.story_id}#comment-{comment.id}")
+
+
+@router.post("/comments/{comment_id}/hide", dependencies=[Depends(require_csrf)])
+def hide(request: Request, comment_id: int, next: str = Form("")):
+    _, login = _moderator(request)
+    if login:
+        return login
+    return redirect(_back(next, request.app.state.store.set_comment_hidden(comment_id, True)))
+
+
+@router.post("/comments/{comment_id}/restore", dependencies=[Depends(require_csrf)])
+def restore(request: Request, comment_id: int, next: str = Form("")):
+    _, login = _moderator(request)
+    if login:
+        return login
+    return redirect(_back(next, request.app.state.store.set_comment_hidden(comment_id, False)))
+
+
+@router.post("/comments/{comment_id}/dismiss", dependencies=[Depends(require_csrf)])
+def dismiss(request: Request, comment_id: int, next: str = Form("")):
+    _, login = _moderator(request)
+    if login:
+        return login
+    store = request.app.state.store
+    store.dismiss_reports(comment_id)
+    return redirect(_back(next, store.get_comment(comment_id)))
+
+
+@router.post("/users/{username}/ban", dependencies=[Depends(require_csrf)])
+def ban(request: Request, username: str, next: str = Form("/moderation")):
+    me, login = _moderator(request)
+    if login:
+        return login
+    store = request.app.state.store
+    target = store.find_user(username)
+    if target is None:
+        raise NotFound(f"moderation: no user {username!r}")
+    if target.id == me.id:
+        raise HTTPException(403, "moderation: you cannot ban yourself")
+    if target.role != "user" and me.role != "admin":
+        raise HTTPException(403, "moderation: only an admin can ban a moderator or an admin")
+    store.set_banned(target.username, True)
+    return redirect(safe_next(next, "/moderation"))
+
+
+@router.post("/users/{username}/unban", dependencies=[Depends(require_csrf)])
+def unban(request: Request, username: str, next: str = Form("/moderation")):
+    _, login = _moderator(request)
+    if login:
+        return login
+    request.app.state.store.set_banned(username, False)
+    return redirect(safe_next(next, "/moderation"))
+
+
+# -- follows and "For you" -------------------------------------------------------
+@router.post("/follow", dependencies=[Depends(require_csrf)])
+def follow(request: Request, kind: str = Form(...), target: str = Form(...), action: str = Form("follow"),
+           next: str = Form("/for-you")):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    store = request.app.state.store
+    try:
+        if action == "unfollow":
+            store.unfollow(user.id, kind, target)
+        else:
+            store.follow(user.id, kind, target)
+    except (NotFound, StoreError) as exc:
+        if safe_next(next) == "/for-you":
+            return _for_you_page(request, user, status=404 if isinstance(exc, NotFound) else 400,
+                                 follow_error=exc.message.removeprefix("follow: ").capitalize() + ".",
+                                 follow_draft=target)
+        raise
+    return redirect(safe_next(next, "/for-you"))
+
+
+def _for_you_page(request: Request, user, *, status: int = 200, **extra: Any) -> Response:
+    store, settings = request.app.state.store, request.app.state.settings
+    follows = store.list_follows(user.id)
+    items = store.for_you(user.id, limit=settings.page_size, half_life_hours=settings.for_you_half_life) \
+        if follows else []
+    fallback = [] if items else store.top_stories(limit=settings.page_size)
+    return render(request, "for_you.html", status=status, items=items, follows=follows, fallback=fallback, **extra)
+
+
+@router.get("/for-you", response_class=HTMLResponse)
+def for_you(request: Request):
+    user, login = _user_or_login(request)
+    if login:
+        return login
+    return _for_you_page(request, user)

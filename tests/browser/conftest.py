@@ -1,0 +1,90 @@
+"""A real browser (Debian's Chromium driven by Playwright) against a real server on 127.0.0.1.
+
+The server is uvicorn in a background thread over a SQLite store filled from the demo
+newsroom through the normal ingest path. Screenshots go to ./screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, demo_server):
+    """(base_url, store, settings) of a live newsloom over the demo newsroom."""
+    import uvicorn
+
+    from newsloom.serve import create_app
+    from newsloom.settings import load_settings
+    from newsloom.store import open_store
+    from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+
+    home = tmp_path_factory.mktemp("browser-home")
+    port = _free_port()
+    settings = load_settings({}, home=str(home), env="test", secret_key="browser-test-secret-key-0123456789",
+                             fetch_allow_networks=["127.0.0.1/32"], base_url=f"http://127.0.0.1:{port}")
+    store = open_store(settings.db_url)
+    import_opml(store, fetch_bytes(settings, demo_server.url("/opml/demo.opml")))
+    refresh(store, settings, all_feeds=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", store, settings
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if IN_CI:
+            pytest.fail("Chromium is required under CI=true (scripts/system-deps.sh installs it)")
+        pytest.skip("Debian's chromium is not installed (run scripts/system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS

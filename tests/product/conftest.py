@@ -1,0 +1,94 @@
+"""Fixtures for the product surfaces: the demo newsroom loaded once per store for this
+directory.
+
+`newsroom` is (store, settings) with the demo refreshed through the real path (OPML ->
+fetch -> extract -> store -> stories), plus a few hashtags written the way enrich writes
+them (Store.tag_article). Read-only tests share it; tests that write use conftest's `store`.
+PostgreSQL gets its own schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from newsloom.models import Tag
+from newsloom.serve import create_app
+from newsloom.settings import load_settings
+from newsloom.store import open_store
+from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+
+PG_URL = os.environ.get("NEWSLOOM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BASE_URL = "https://news.example.org"
+# hashtag slug -> (name, word that puts an article under it, in title or text). Slugs that
+# enrich's own hashtags never take (those are letters only), so counts here are exact.
+DEMO_TAGS = {"t-astrolabe": ("TAstrolabe", "astrolabe"), "t-kestrel": ("TKestrel", "kestrel"),
+             "t-flood": ("TFlood", "flood")}
+
+
+def product_settings(home, url, **extra):
+    values = dict(home=str(home), database_url=url, env="test", secret_key="test-secret-not-a-placeholder",
+                  fetch_allow_networks=["127.0.0.1/32"], fetch_timeout=2.0, base_url=BASE_URL)
+    values.update(extra)
+    return load_settings({}, **values)
+
+
+def _pg_url():
+    schema = f"nl_product_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - no PostgreSQL here
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unavailable at {PG_URL}: {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="package", params=["sqlite", "postgres"])
+def newsroom(request, tmp_path_factory, demo_server):
+    home = tmp_path_factory.mktemp("newsroom")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'newsloom.db'}"
+    else:
+        schema, url = _pg_url()
+    store = open_store(url)
+    store.reset()
+    settings = product_settings(home, url)
+    import_opml(store, fetch_bytes(settings, demo_server.url("/opml/demo.opml")))
+    refresh(store, settings, all_feeds=True)
+    for a in store.list_articles(limit=1000):
+        for slug, (name, word) in DEMO_TAGS.items():
+            if word in a.title.lower() or word in a.text.lower():
+                store.tag_article(a.id, Tag(name=name, slug=slug, kind="keyphrase"), 1.0)
+    yield store, settings
+    store.reset()
+    store.close()
+    if schema:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="package")
+def demo_client(newsroom):
+    store, settings = newsroom
+    with TestClient(create_app(settings, store)) as client:
+        yield client
+
+
+@pytest.fixture
+def client(settings, store):
+    """A client over conftest's (empty, per-test) store, for tests that write."""
+    with TestClient(create_app(settings.replace(base_url=BASE_URL), store)) as c:
+        yield c
