@@ -272,6 +272,59 @@ def cluster_cmd(obj: Context) -> None:
     click.echo(f"clustered {done} articles; {obj.store.count_stories()} stories")
 
 
+@main.group()
+def users() -> None:
+    """Manage accounts: add users, set roles, issue API tokens."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["user", "moderator", "admin"]), default="user", show_default=True)
+@click.password_option(help="Password (prompted when omitted).")
+@click.pass_obj
+def users_add(obj: Context, username: str, role: str, password: str) -> None:
+    """Create an account (e.g. the first admin)."""
+    from argon2 import PasswordHasher
+
+    from .serve.auth import validate_credentials
+
+    problem = validate_credentials(username, password)
+    if problem:
+        raise click.ClickException(problem)
+    s = obj.settings
+    digest = PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_cost).hash(password)
+    try:
+        user = obj.store.create_user(username, digest, role=role)
+    except NewsloomError as exc:
+        _fail(exc)
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["user", "moderator", "admin"]))
+@click.pass_obj
+def users_set_role(obj: Context, username: str, role: str) -> None:
+    """Make a user a moderator or an admin (or a plain user again)."""
+    try:
+        user = obj.store.set_role(username, role)
+    except NewsloomError as exc:
+        _fail(exc)
+    click.echo(f"{user.username} is now {user.role}")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+@click.pass_obj
+def users_token(obj: Context, username: str, name: str) -> None:
+    """Issue an API token (printed once) for write actions on the API."""
+    try:
+        click.echo(obj.store.create_api_token(username, name=name))
+    except NewsloomError as exc:
+        _fail(exc)
+
+
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the settings reference (docs/settings.md).")
 @click.pass_obj

@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 
 from newsloom.models import Feed, Story, utcnow
 from newsloom.serve import create_app
-from newsloom.serve.web.browse import admin_guard
 from newsloom.store.search import rank_stories, story_score
 
 
@@ -70,15 +69,19 @@ def test_admin_page_behind_its_guard(client, store, settings):
     feed, _ = store.add_feed(Feed(url="https://bad.example/feed.xml", title="Broken <b>feed</b>"))
     feed.last_error, feed.error_count, feed.last_fetched_at = "fetch: HTTP 500 from bad.example", 3, utcnow()
     store.save_feed(feed)
-    assert client.get("/admin").status_code == 403                  # env=test: closed
-    with TestClient(create_app(settings.replace(env="development"), store)) as dev:
-        html = dev.get("/admin").text
+    assert client.get("/admin").status_code == 403                  # anonymous
+    from newsloom.serve.auth import SESSION_COOKIE
+
+    app = create_app(settings, store)
+    with TestClient(app) as c:
+        for name, role, status in (("reader", "user", 403), ("mod", "moderator", 403), ("boss", "admin", 200)):
+            user = store.create_user(name, "x", role=role)
+            c.cookies.set(SESSION_COOKIE, store.create_session(user.id, max_age=3600).token)
+            r = c.get("/admin")
+            assert r.status_code == status, name
+        html = r.text
     assert "fetch: HTTP 500 from bad.example" in html and "Broken &lt;b&gt;feed&lt;/b&gt;" in html
     assert "(1 failing)" in html and "Last fetch:" in html
-    app = create_app(settings, store)
-    app.dependency_overrides[admin_guard] = lambda: None           # the seam the role check plugs into
-    with TestClient(app) as c:
-        assert c.get("/admin").status_code == 200
 
 
 def test_pages_render_without_data(client):

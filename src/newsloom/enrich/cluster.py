@@ -21,9 +21,10 @@ After Miranda et al., "Multilingual Clustering of Streaming News" (EMNLP 2018), 
    the best candidate at or above ``threshold`` is joined, otherwise a story starts.
    A story with a different known ``lang`` is never a candidate (monolingual clustering,
    as in the paper).
-4. **Duplicates.** A wire copy (:class:`dedupe.Deduper`) joins its original's story
-   without scoring and reports ``duplicate_of``; it does not move the centroid (the
-   same text would count twice).
+4. **Duplicates.** A wire copy (:class:`dedupe.Deduper`, over the last
+   ``dedupe_window``, 2 days: copies follow within hours, and the LSH index is the
+   largest structure) joins its original's story without scoring and reports
+   ``duplicate_of``; it does not move the centroid (the same text would count twice).
 5. **Merges.** After an update, every other candidate that scored at least
    ``threshold - 0.1`` for this article (the article bridged them) is compared centroid
    to centroid; above ``merge_threshold`` the smaller story is absorbed into the larger
@@ -205,6 +206,7 @@ class StoryClusterer:
                  window: timedelta = timedelta(days=7),
                  half_life: timedelta = timedelta(hours=36),
                  dedupe_threshold: float | None = DEDUPE_THRESHOLD,
+                 dedupe_window: timedelta = timedelta(days=2),
                  merge_threshold: float | None = MERGE_THRESHOLD,
                  weights: tuple[float, float, float, float, float] = WEIGHTS,
                  candidates: int = 10, key_terms: int = 24, related_terms: int = 64,
@@ -222,7 +224,7 @@ class StoryClusterer:
         self.n_related_terms = max(related_terms, key_terms)
         self.idf_prior = idf_prior
         self.same_lang_only = same_lang_only
-        self.deduper = (Deduper(dedupe_threshold, window=window)
+        self.deduper = (Deduper(dedupe_threshold, window=min(window, dedupe_window))
                         if dedupe_threshold is not None else None)
         self._df: dict[str, int] = {}
         self._edf: dict[str, int] = {}

@@ -16,12 +16,12 @@ def _wants_json(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    def render(request: Request, status: int, code: str, message: str):
+    def render(request: Request, status: int, code: str, message: str, headers: dict | None = None):
         if _wants_json(request):
-            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
         templates = request.app.state.templates
         return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
-                                          status_code=status)
+                                          status_code=status, headers=headers)
 
     @app.exception_handler(NewsloomError)
     async def newsloom_error(request: Request, exc: NewsloomError):
@@ -30,4 +30,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return render(request, exc.status_code, "http", str(exc.detail))
+        return render(request, exc.status_code, "http", str(exc.detail), getattr(exc, "headers", None))

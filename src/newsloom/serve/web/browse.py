@@ -18,13 +18,12 @@ router = APIRouter(include_in_schema=False)
 
 
 def admin_guard(request: Request) -> None:
-    """The one gate in front of /admin, a FastAPI dependency.
+    """The one gate in front of /admin (a FastAPI dependency): administrators only.
+    Make the first one with `newsloom users add NAME --role admin`."""
+    from ..auth import get_viewer
 
-    Today: open in ``NEWSLOOM_ENV=development`` (a local instance), 403 everywhere else.
-    With accounts, point it at the role check, e.g.
-    ``app.dependency_overrides[admin_guard] = require_role("admin")``, or make this
-    function depend on it."""
-    if request.app.state.settings.env != "development":
+    user = get_viewer(request).user
+    if user is None or user.role != "admin":
         raise HTTPException(status_code=403, detail="admin: administrators only")
 
 
