@@ -262,6 +262,43 @@ def eval_dedupe(file: Path) -> None:
     _print_scores(f"dedupe: {file.name} ({len(rows)} articles)", run_dedupe(rows), _reference(file, "dedupe"))
 
 
+def _print_versus(title: str, result: dict, ours: str, baseline: str, reference: dict) -> None:
+    """Rows of metrics: ours, the baseline computed in the same run, and the published score."""
+    click.echo(title)
+    click.echo(f"  {'metric':<14}{ours:>10}{baseline:>10}{'published':>12}")
+    ref = reference.get(ours, reference)
+    for group, metrics in result[ours].items():
+        inner = metrics if isinstance(metrics, dict) else {"": metrics}
+        for name, value in inner.items():
+            key = f"{name}{group}" if name else group
+            other = result[baseline][group][name] if name else result[baseline][group]
+            published = ref.get(key) if isinstance(ref, dict) else None
+            pub = f"{published:>12.4f}" if isinstance(published, (int, float)) else f"{'-':>12}"
+            click.echo(f"  {key:<14}{value:>10.4f}{other:>10.4f}{pub}")
+
+
+@eval_group.command("hashtags")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_hashtags_cmd(file: Path) -> None:
+    """Hashtags vs gold keyphrases: P/R/F1 at 5 and 10, beside a YAKE baseline (rows: id, title, text, keyphrases)."""
+    from .enrich.ai_eval import eval_hashtags
+
+    rows = _read_jsonl(file)
+    _print_versus(f"hashtags: {file.name} ({len(rows)} articles)", eval_hashtags(rows), "ours", "yake",
+                  _reference(file, "hashtags"))
+
+
+@eval_group.command("summaries")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_summaries_cmd(file: Path) -> None:
+    """Article summaries vs references: ROUGE-1/2/L F, beside Lead-3 (rows: id, title, text, summary)."""
+    from .enrich.ai_eval import eval_summaries
+
+    rows = _read_jsonl(file)
+    _print_versus(f"summaries: {file.name} ({len(rows)} articles)", eval_summaries(rows), "ours", "lead3",
+                  _reference(file, "summaries"))
+
+
 @main.command("cluster")
 @click.pass_obj
 def cluster_cmd(obj: Context) -> None:

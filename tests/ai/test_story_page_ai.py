@@ -98,3 +98,18 @@ def test_llm_failure_falls_back_to_extractive(demo_site, demo_ingested, server):
     with TestClient(create_app(settings.replace(llm_url=server.base), store)) as client:
         html = client.get(f"/stories/{stories['kharvik-flood']}").text
     assert 'class="llm-brief"' not in html and 'id="brief-h"' in html
+
+
+def test_article_page_shows_its_hashtags_and_a_short_summary(demo_site, demo_ingested):
+    store, stories = demo_site
+    settings = demo_ingested[1]
+    articles = [a for a in store.list_articles(limit=1000) if a.duplicate_of is None]
+    with TestClient(create_app(settings, store)) as client:
+        for a in articles[:12]:
+            html = client.get(f"/articles/{a.id}").text
+            tags = re.findall(r'class="hashtag" href="/tags/([^"]+)"', html.split('id="summary-h"')[0])
+            assert 3 <= len(tags) <= 8, (a.title, tags)
+            summary = _section(html, "summary-h")
+            assert 2 <= summary.count("<li>") <= 3, a.title
+            again = client.get(f"/articles/{a.id}").text
+            assert _section(again, "summary-h") == summary          # the same on every run

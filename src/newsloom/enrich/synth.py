@@ -253,7 +253,7 @@ def generate(n: int, *, seed: int = 0, stories_per_day: float = 150.0,
                 dup = -1
                 if i > 0 and rng.random() < dup_rate:
                     dup = rng.randrange(i)
-                    dt = max(dt, times[dup] + rng.uniform(1800, 6 * 3600))
+                    dt = times[dup] + rng.uniform(1800, 6 * 3600)    # copies follow within hours
                 heapq.heappush(pending, (next_start + dt, next(seq), i, s, dup))
             scheduled += size
             next_start += rng.expovariate(stories_per_day / 86400.0)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..health import feed_health
-from ...tasks.insights import ask_story, story_insights
+from ...tasks.insights import article_summary, ask_story, story_insights
 from ..views import article_view, story_view
 from .browse import story_extras
 
@@ -44,7 +44,10 @@ def story(request: Request, story_id: int):
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
 def article(request: Request, article_id: int):
-    return _render(request, "article.html", **article_view(request.app.state.store, article_id))
+    store = request.app.state.store
+    view = article_view(store, article_id)
+    return _render(request, "article.html", **view, summary=article_summary(view["article"]),
+                   tags=store.article_tags(article_id))
 
 
 @router.get("/feeds", response_class=HTMLResponse)

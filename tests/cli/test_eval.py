@@ -1,0 +1,45 @@
+"""The `newsloom eval ...` commands on our own labelled sets, with pinned floors (a drop fails CI;
+lowering a floor is an explicit, reviewed change)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "ai" / "data" / "eval_articles.jsonl"
+
+
+def _metric(output: str, name: str, column: int = 0) -> float:
+    m = re.search(rf"^\s+{re.escape(name)}\s+(.+)$", output, re.M)
+    assert m, f"{name} missing from:\n{output}"
+    return float(m.group(1).split()[column])
+
+
+def test_eval_clustering_and_dedupe_on_the_demo_set(cli, tmp_path):
+    path = tmp_path / "demo.jsonl"
+    cli("demo-eval-set", str(path))
+    (tmp_path / "demo.reference.json").write_text('{"clustering": {"bcubed_f1": 0.5}}')
+    out = cli("eval", "clustering", str(path)).output
+    assert "(50 articles)" in out
+    assert _metric(out, "bcubed_f1") >= 0.97 and _metric(out, "pairwise_f1") >= 0.95
+    assert _metric(out, "bcubed_f1", 1) == 0.5                     # the published score, side by side
+    assert _metric(out, "articles_per_s") > 0
+    out = cli("eval", "dedupe", str(path)).output
+    assert _metric(out, "dedupe_p") == 1.0 and _metric(out, "dedupe_r") == 1.0
+
+
+def test_eval_hashtags_beats_yake_and_summaries_hold_lead3(cli):
+    out = cli("eval", "hashtags", str(DATA)).output
+    ours, yake = _metric(out, "f1@5"), _metric(out, "f1@5", 1)
+    assert ours >= 0.58 and ours > yake
+    assert _metric(out, "f1@10") >= 0.66
+    out = cli("eval", "summaries", str(DATA)).output
+    assert _metric(out, "rouge1") >= 0.48 and _metric(out, "rouge2") >= 0.28 and _metric(out, "rougeL") >= 0.37
+    assert _metric(out, "rouge2") >= _metric(out, "rouge2", 1) - 0.02   # within 2 points of Lead-3
+
+
+def test_eval_reports_bad_lines(cli, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1}\nnot json\n')
+    result = cli("eval", "clustering", str(bad), ok=False)
+    assert result.exit_code != 0 and "line 2" in result.output
