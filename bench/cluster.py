@@ -6,7 +6,7 @@
     .venv/bin/python bench/cluster.py --tune-dedupe       # how the dedupe threshold was chosen
 
 Benchmark: for each N, a fresh process streams N synthetic articles (``synth.generate``:
-~310 words, ~9 per story, ~150 stories a day, so the active window stays bounded) in
+~300 words, ~9 per story, ~1,300 a day, so the 7-day window holds ~12,000) in
 time order through ``StoryClusterer.add``. Only the time inside ``add`` is counted (text
 generation is not); peak RSS is the process's ``ru_maxrss``. Prints articles/s, peak
 memory, BCubed F1 against the generator's gold stories, and the ratio of per-article
@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from newsloom.enrich.cluster import THRESHOLD, WEIGHTS, Doc, StoryClusterer
+from newsloom.enrich.cluster import WEIGHTS, Doc, StoryClusterer
 from newsloom.enrich.dedupe import Deduper
 from newsloom.enrich.evaluate import _row_id, _sorted_rows, bcubed, run_clustering, run_dedupe
 from newsloom.enrich.synth import PERTURBATIONS, generate, perturb
@@ -128,7 +128,7 @@ def oracle_pairs(rows, cache) -> tuple[list[tuple[float, ...]], list[int], int, 
                 asked += 1
                 missed += sid[g] not in ids
             for s in ids:
-                X.append(c.features(p, c._stories[s]))
+                X.append(c._features(p, c._stories[s]))
                 y.append(int(s == sid[g]))
         c._apply(p, sid[g], dup if dup in c._docs else None)
     return X, y, missed, asked

@@ -346,25 +346,28 @@ class Store(CommunityMixin, SearchMixin):
         """Attach tags (created on first use) to an article in one transaction;
         with replace=True the article's other tags are removed."""
         out = []
+        # Tags are created in slug order with ON CONFLICT DO NOTHING: concurrent writers
+        # take the unique-index locks in the same order and never deadlock.
+        ordered = sorted({t.slug: (t, score) for t, score in scored}.values(), key=lambda ts: ts[0].slug)
         with self.write() as conn:
             if replace:
                 conn.execute(article_tags.delete().where(article_tags.c.article_id == article_id))
-            for tag, score in scored:
-                row = conn.execute(select(tags.c.id).where(tags.c.slug == tag.slug)).first()
-                if row is None:
-                    try:
-                        with conn.begin_nested():
-                            conn.execute(tags.insert().values(slug=tag.slug, name=tag.name, kind=tag.kind))
-                    except IntegrityError:          # another writer created it (PostgreSQL)
-                        pass
-                    row = conn.execute(select(tags.c.id).where(tags.c.slug == tag.slug)).one()
-                tag_id = row.id
-                exists = conn.execute(select(article_tags.c.tag_id).where(
-                    article_tags.c.article_id == article_id, article_tags.c.tag_id == tag_id)).first()
-                if exists is None:
-                    conn.execute(article_tags.insert().values(article_id=article_id, tag_id=tag_id, score=score))
+            for tag, score in ordered:
+                conn.execute(self._insert(tags).values(slug=tag.slug, name=tag.name, kind=tag.kind)
+                             .on_conflict_do_nothing(index_elements=["slug"]))
+                tag_id = conn.execute(select(tags.c.id).where(tags.c.slug == tag.slug)).scalar_one()
+                conn.execute(self._insert(article_tags).values(article_id=article_id, tag_id=tag_id, score=score)
+                             .on_conflict_do_nothing(index_elements=["article_id", "tag_id"]))
                 out.append(Tag(name=tag.name, slug=tag.slug, kind=tag.kind, id=tag_id))
         return out
+
+    def _insert(self, table: sa.Table):
+        """INSERT with the dialect's ON CONFLICT support."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table)
 
     def article_tags(self, article_id: int) -> list[Tag]:
         q = (select(tags).join(article_tags, article_tags.c.tag_id == tags.c.id)
