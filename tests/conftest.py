@@ -22,9 +22,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEMO_NOW = datetime(2026, 3, 12, 18, 0, tzinfo=timezone.utc)
 
 
-def _pg_schema_url():
-    """Create a private schema for this session and return a URL that uses it."""
-    schema = f"nl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+def _pg_schema_url(prefix: str = "nl_test"):
+    """Create a private schema and return (schema, a URL that uses it)."""
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         engine = sa.create_engine(PG_URL)
         with engine.begin() as conn:
@@ -38,14 +38,35 @@ def _pg_schema_url():
     return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+def _drop_schemas(schemas):
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        for schema in schemas:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema_factory():
+    """pg_schema_factory(prefix) -> URL of a fresh private schema (dropped at session end),
+    for fixtures that keep data alive beside the per-test `store`."""
+    made = []
+
+    def make(prefix: str) -> str:
+        schema, url = _pg_schema_url(prefix)
+        made.append(schema)
+        return url
+
+    yield make
+    if made:
+        _drop_schemas(made)
+
+
 @pytest.fixture(scope="session")
 def pg_url():
     schema, url = _pg_schema_url()
     yield url
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+    _drop_schemas([schema])
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -9,11 +9,8 @@ PostgreSQL gets its own schema, dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from newsloom.models import Tag
@@ -22,8 +19,6 @@ from newsloom.settings import load_settings
 from newsloom.store import open_store
 from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
 
-PG_URL = os.environ.get("NEWSLOOM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BASE_URL = "https://news.example.org"
 # hashtag slug -> (name, word that puts an article under it, in title or text). Slugs that
 # enrich's own hashtags never take (those are letters only), so counts here are exact.
@@ -38,29 +33,13 @@ def product_settings(home, url, **extra):
     return load_settings({}, **values)
 
 
-def _pg_url():
-    schema = f"nl_product_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - no PostgreSQL here
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_URL}: {exc}")
-        pytest.skip(f"PostgreSQL unavailable at {PG_URL}: {exc}")
-    sep = "&" if "?" in PG_URL else "?"
-    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(scope="package", params=["sqlite", "postgres"])
 def newsroom(request, tmp_path_factory, demo_server):
     home = tmp_path_factory.mktemp("newsroom")
-    schema = None
     if request.param == "sqlite":
         url = f"sqlite:///{home / 'newsloom.db'}"
     else:
-        schema, url = _pg_url()
+        url = request.getfixturevalue("pg_schema_factory")("nl_product")
     store = open_store(url)
     store.reset()
     settings = product_settings(home, url)
@@ -73,11 +52,6 @@ def newsroom(request, tmp_path_factory, demo_server):
     yield store, settings
     store.reset()
     store.close()
-    if schema:
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @pytest.fixture(scope="package")
