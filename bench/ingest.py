@@ -25,6 +25,7 @@ from newsloom.ingest.urls import canonical_url
 from newsloom.models import Feed
 from newsloom.store import open_store
 from newsloom.tasks.jobs import build_article, import_jsonl
+from newsloom.tasks.stories import cluster_articles
 
 
 class Page:  # the shape of a FetchResult that build_article reads
@@ -69,11 +70,16 @@ def bench_jsonl(path: Path) -> None:
         store = open_store(f"sqlite:///{tmp}/bench.db")
         start = time.perf_counter()
         with path.open(encoding="utf-8") as lines:
-            report = import_jsonl(store, lines)
-        total = time.perf_counter() - start
+            report = import_jsonl(store, lines, cluster=False)
+        stored = time.perf_counter() - start
+        start = time.perf_counter()
+        clustered = cluster_articles(store)
+        enriched = time.perf_counter() - start
         store.close()
-    print(f"{path.name}: {report.added} articles in {total:.2f}s = {report.added / total:.1f} articles/s "
-          f"(JSONL parse + store, SQLite); {len(report.errors)} bad lines")
+    print(f"{path.name}: {report.added} articles; {len(report.errors)} bad lines")
+    print(f"  parse + store            {stored:7.2f}s = {report.added / stored:7.1f} articles/s")
+    print(f"  stories + hashtags       {enriched:7.2f}s = {clustered / enriched:7.1f} articles/s "
+          "(dedupe, clustering, related, tagging; SQLite)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,6 +41,7 @@ class StoryInsights:
 _CACHE: "OrderedDict[tuple, StoryInsights]" = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
+TAG_CONTEXT = 30            # story articles consulted when tagging one article
 
 
 def llm_client(settings: Settings) -> LLMClient | None:
@@ -97,6 +98,8 @@ def article_summary(article: Article) -> list[str]:
 def tag_article_hashtags(store: Store, article_id: int) -> list[Tag]:
     """Compute an article's hashtags (in the context of its story) and store them."""
     article = store.get_article(article_id)
-    story = _story_articles(store, article.story_id) if article.story_id else None
+    # The story's newest articles are context enough (spellings, kinds) and keep the cost
+    # per article bounded however large the story grows.
+    story = store.list_articles(story_id=article.story_id, limit=TAG_CONTEXT) if article.story_id else None
     found = hashtags(article, story_articles=story)
     return store.set_article_tags(article.id, [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score) for h in found])
