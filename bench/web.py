@@ -57,11 +57,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
+def start_server(home: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLOOM_")}
     env["NEWSLOOM_HOME"] = str(home)
     proc = subprocess.Popen([sys.executable, "-m", "newsloom.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--port", str(port), "--workers", str(workers)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -120,12 +121,13 @@ def main() -> None:
     ap.add_argument("--max-requests", type=int, default=200_000)
     ap.add_argument("--path", action="append", help="path to load (default: the widest story page)")
     ap.add_argument("--wrk", action="store_true", help="also run wrk when it is installed")
+    ap.add_argument("--workers", type=int, default=1, help="web processes (newsloom serve --workers)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         story_id = load_demo(home)
         port = free_port()
-        server = start_server(home, port)
+        server = start_server(home, port, args.workers)
         try:
             for path in args.path or [f"/stories/{story_id}"]:
                 url = f"http://127.0.0.1:{port}{path}"

@@ -163,15 +163,22 @@ def import_jsonl_cmd(obj: Context, file) -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default: NEWSLOOM_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: NEWSLOOM_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Web processes; each builds the app from the NEWSLOOM_* environment.")
 @click.pass_obj
-def serve(obj: Context, host: str | None, port: int | None) -> None:
+def serve(obj: Context, host: str | None, port: int | None, workers: int) -> None:
     """Serve the web UI and the API."""
     import uvicorn
 
     from .serve import create_app
 
     host, port = host or obj.settings.host, port or obj.settings.port
-    click.echo(f"serving on http://{host}:{port}/", err=True)
+    click.echo(f"serving on http://{host}:{port}/ ({workers} worker{'s' if workers > 1 else ''})", err=True)
+    if workers > 1:
+        obj.store.migrate()                    # once, before the workers start
+        uvicorn.run("newsloom.serve.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
+        return
     uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="warning")
 
 

@@ -9,8 +9,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .. import __version__
-from ..settings import Settings
-from ..store import Store
+from ..settings import Settings, load_settings
+from ..store import Store, open_store
 from . import errors
 from .api.comments import router as comments_api_router
 from .api.routes import router as api_router
@@ -47,3 +47,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(community_router)
     errors.install(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app built from NEWSLOOM_* settings: the factory each of several web worker
+    processes calls (`newsloom serve --workers N`, or `uvicorn --factory`)."""
+    settings = load_settings()
+    return create_app(settings, open_store(settings.db_url))
