@@ -11,13 +11,31 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 __all__ = [
-    "utcnow", "Source", "Feed", "Entry", "ParsedFeed", "Extracted", "Article",
+    "utcnow", "parse_utc", "Source", "Feed", "Entry", "ParsedFeed", "Extracted", "Article",
     "Story", "Tag", "Comment", "User",
 ]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def parse_utc(value: object) -> datetime | None:
+    """An aware UTC-or-offset datetime from a datetime, a Unix timestamp or an ISO 8601
+    string ("Z" accepted); naive values are taken as UTC. None or "" gives None; anything
+    else unreadable raises ValueError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc)
+    else:
+        try:
+            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {value!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 @dataclass

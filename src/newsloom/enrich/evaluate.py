@@ -25,10 +25,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 
 from newsloom.enrich.cluster import Doc, StoryClusterer
 from newsloom.enrich.dedupe import Deduper
+from newsloom.models import parse_utc
 
 __all__ = ["bcubed", "pairwise", "dedupe_scores", "run_clustering", "run_dedupe", "f1"]
 
@@ -91,11 +92,10 @@ def dedupe_scores(pred_dup_of: Mapping[Hashable, Hashable | None],
 
 
 def _parse_time(v) -> datetime:
-    if isinstance(v, datetime):
-        dt = v
-    else:
-        dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+    when = parse_utc(v)
+    if when is None:
+        raise ValueError("eval: a row has no published time")
+    return when
 
 
 def _row_id(row: Mapping) -> Hashable:

@@ -30,11 +30,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from newsloom.enrich.text import tokens, words
+from newsloom.models import parse_utc
 
 __all__ = ["Doc", "as_doc", "as_docs", "Sentence", "sentences", "split_sentences", "Cited", "summarize",
            "story_brief", "lead_sentences", "jaccard", "is_credit_line", "strip_dateline"]
@@ -53,16 +54,10 @@ class Doc:
 
 
 def _parse_dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        dt = v
-    else:
-        try:
-            dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if dt is not None and dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt
+    try:
+        return parse_utc(v)
+    except ValueError:
+        return None
 
 
 def as_doc(obj: Any, default_id: Any = None) -> Doc:

@@ -26,7 +26,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from ..errors import FetchError, NewsloomError, ParseError
@@ -38,7 +38,7 @@ from ..ingest.http import Fetcher, FetchPolicy, FetchResult
 from ..ingest.opml import export_opml, parse_opml
 from ..ingest.schedule import next_check_at
 from ..ingest.urls import canonical_url, host_of
-from ..models import Article, Entry, Feed, utcnow
+from ..models import Article, Entry, Feed, parse_utc, utcnow
 from ..settings import Settings
 from ..store import Store
 from .stories import cluster_articles
@@ -276,15 +276,10 @@ def export_feeds_opml(store: Store) -> bytes:
 # -- bulk JSONL -----------------------------------------------------------
 
 def _parse_time(value: object) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
     try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"published: not an ISO 8601 time: {value!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return parse_utc(value)
+    except ValueError as exc:
+        raise ValueError(f"published: {exc}") from None
 
 
 def import_jsonl(store: Store, lines: Iterable[str], *, cluster: bool = True) -> ImportReport:
