@@ -25,7 +25,6 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 from ..enrich.cluster import Doc, StoryClusterer
-from ..models import Article
 from ..store import Store
 from ..store.base import ClusterSection
 
@@ -35,10 +34,11 @@ log = logging.getLogger("newsloom.stories")
 REPLAY_WINDOW = timedelta(days=7)
 
 
-def doc_from_article(article: Any) -> Doc:
+def doc_from_article(article: Any, article_id: int | None = None) -> Doc:
+    """The clusterer's view of a stored article (or of a log row carrying its fields)."""
     when = article.published_at or article.fetched_at
-    return Doc(id=article.id, title=article.title or "", text=article.text or "",
-               source=article.source_name or "", published=when, lang=article.language)
+    return Doc(id=article.id if article_id is None else article_id, title=article.title or "",
+               text=article.text or "", source=article.source_name or "", published=when, lang=article.language)
 
 
 class StoryEngine:
@@ -57,9 +57,7 @@ class StoryEngine:
                 cutoff = latest[0].published_at - REPLAY_WINDOW
         for ev in section.events_since(self.last_seq, published_after=cutoff):
             if ev.kind == "assign":
-                doc = Doc(id=ev.article_id, title=ev.title or "", text=ev.text or "", source=ev.source_name or "",
-                          published=ev.published_at or ev.fetched_at, lang=ev.language)
-                self.clusterer.observe(doc, ev.story_id, duplicate_of=ev.duplicate_of)
+                self.clusterer.observe(doc_from_article(ev, ev.article_id), ev.story_id, duplicate_of=ev.duplicate_of)
             elif ev.kind == "merge":
                 self.clusterer.apply_merge(ev.story_id, ev.into_story_id)
             self.last_seq = ev.seq
