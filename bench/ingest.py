@@ -24,7 +24,8 @@ from newsloom.ingest.feeds import parse_feed
 from newsloom.ingest.urls import canonical_url
 from newsloom.models import Feed
 from newsloom.store import open_store
-from newsloom.tasks.jobs import build_article, import_jsonl
+from newsloom.tasks.jobs import import_jsonl
+from newsloom.tasks.pipeline import build_article
 from newsloom.tasks.stories import cluster_articles
 
 

@@ -32,7 +32,8 @@ import httpx
 from newsloom.demo.server import DemoServer
 from newsloom.settings import load_settings
 from newsloom.store import open_store
-from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+from newsloom.tasks.jobs import fetch_bytes, import_opml
+from newsloom.tasks.pipeline import refresh
 
 DEMO_NOW = datetime(2026, 3, 12, 18, tzinfo=timezone.utc)
 

@@ -105,7 +105,8 @@ def demo_ingested(request, tmp_path_factory, demo_server):
     """The demo newsroom ingested once per module and backend through the real path:
     (store, settings, {gold story label: story id}). Tests must not modify it."""
     from newsloom.demo import load_gold
-    from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+    from newsloom.tasks.jobs import fetch_bytes, import_opml
+    from newsloom.tasks.pipeline import refresh
 
     home = tmp_path_factory.mktemp("demo-home")
     url = f"sqlite:///{home / 'newsloom.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")

@@ -130,8 +130,8 @@ def feeds_list(obj: Context, as_json: bool) -> None:
 @click.option("--feed", "feed_ids", type=int, multiple=True, help="Refresh this feed id (repeatable).")
 @click.pass_obj
 def refresh(obj: Context, all_feeds: bool, feed_ids: tuple[int, ...]) -> None:
-    """Fetch due feeds, extract new articles and store them."""
-    from .tasks.jobs import refresh as run_refresh, select_feeds
+    """Fetch due feeds, extract new articles, cluster them and rebuild their stories' insights."""
+    from .tasks.pipeline import refresh as run_refresh, select_feeds
 
     store, ids = obj.store, feed_ids or None
     todo = len(select_feeds(store, all_feeds=all_feeds, feed_ids=ids))
@@ -152,7 +152,7 @@ def import_jsonl_cmd(obj: Context, file) -> None:
     """Bulk-import articles: one JSON object per line (url, title, text, source, published)."""
     from .tasks.jobs import import_jsonl
 
-    report = import_jsonl(obj.store, file)
+    report = import_jsonl(obj.store, file, settings=obj.settings)
     for _, message in report.errors:
         click.echo(message, err=True)
     click.echo(f"imported: {report.added} added, {report.skipped} already present, {len(report.errors)} errors")
@@ -165,21 +165,86 @@ def import_jsonl_cmd(obj: Context, file) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: NEWSLOOM_PORT).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Web processes; each builds the app from the NEWSLOOM_* environment.")
+@click.option("--scheduler/--no-scheduler", "with_scheduler", default=True, show_default=True,
+              help="Run the pipeline in the background: refresh due feeds, cluster, rebuild insights. "
+                   "Turn it off when `newsloom worker` and `newsloom scheduler` do that work.")
 @click.pass_obj
-def serve(obj: Context, host: str | None, port: int | None, workers: int) -> None:
-    """Serve the web UI and the API."""
+def serve(obj: Context, host: str | None, port: int | None, workers: int, with_scheduler: bool) -> None:
+    """Serve the web UI and the API (and, by default, keep the feeds fresh)."""
     import uvicorn
 
     from .serve import create_app
+    from .tasks.scheduler import EmbeddedScheduler
 
     host, port = host or obj.settings.host, port or obj.settings.port
-    click.echo(f"serving on http://{host}:{port}/ ({workers} worker{'s' if workers > 1 else ''})", err=True)
-    if workers > 1:
-        obj.store.migrate()                    # once, before the workers start
-        uvicorn.run("newsloom.serve.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level="warning")
+    store = obj.store                              # migrates once, before any web process starts
+    click.echo(f"serving on http://{host}:{port}/ ({workers} worker{'s' if workers > 1 else ''}"
+               f"{', scheduler on' if with_scheduler else ''})", err=True)
+    # One process only ever runs the pipeline: this one (uvicorn's supervisor when --workers > 1).
+    scheduler = EmbeddedScheduler(store, obj.settings).start() if with_scheduler else None
+    try:
+        if workers > 1:
+            uvicorn.run("newsloom.serve.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning")
+        else:
+            uvicorn.run(create_app(obj.settings, store), host=host, port=port, log_level="warning")
+    finally:
+        if scheduler:
+            scheduler.stop()
+
+
+@main.command("rebuild-insights")
+@click.option("--all", "rebuild_all", is_flag=True, help="Rebuild every story, not only those built by "
+              "another version of the pipeline (or never built).")
+@click.pass_obj
+def rebuild_insights(obj: Context, rebuild_all: bool) -> None:
+    """Rebuild stored story insights, hashtags and article summaries (e.g. after an upgrade)."""
+    from .tasks.insights import INSIGHTS_VERSION, enrich_article
+    from .tasks.pipeline import build_insights
+
+    store = obj.store
+    articles = store.stale_summary_article_ids(-1 if rebuild_all else INSIGHTS_VERSION)
+    with click.progressbar(articles, label="articles", file=sys.stderr) as bar:
+        for article_id in bar:
+            enrich_article(store, article_id)
+    story_ids = (store.stale_insight_story_ids(-1) if rebuild_all
+                 else store.stale_insight_story_ids(INSIGHTS_VERSION))
+    built = errors = 0
+    with click.progressbar(story_ids, label="stories", file=sys.stderr) as bar:
+        for story_id in bar:
+            report = build_insights(store, obj.settings, story_ids=[story_id])
+            built, errors = built + report.insights, errors + report.errors
+    click.echo(f"rebuilt {len(articles)} article summaries and {built} stories "
+               f"(insights version {INSIGHTS_VERSION}); {errors} failed")
+    if errors:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """What the pipeline is doing: due feeds, queues, recent articles, errors, heartbeats."""
+    from .tasks.status import pipeline_status
+
+    st = pipeline_status(obj.store, obj.settings)
+    if as_json:
+        click.echo(json.dumps(st, default=str, indent=2))
         return
-    uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="warning")
+    click.echo(f"backend {st['backend']}; insights version {st['insights_version']}")
+    click.echo(f"feeds: {st['due_feeds']} due, {st['feeds_in_progress']} refreshing; "
+               f"{st['pending_entries']} entries pending; {st['unclustered_articles']} articles unclustered")
+    click.echo(f"stories: {st['dirty_stories']} waiting for insights, {st['stale_insights']} without current insights")
+    click.echo(f"articles ingested in the last hour: {st['articles_last_hour']}")
+    if st["queues"] is not None:
+        click.echo("queues: " + ", ".join(f"{k} {v}" for k, v in st["queues"].items()))
+    for e in st["last_errors"]:
+        click.echo(f"last {e['stage']} error ({e['count']} in all) at {e['at']:%Y-%m-%d %H:%M:%S}: {e['message']}")
+    if not st["heartbeats"]:
+        click.echo("no scheduler or worker has beaten yet")
+    for hb in st["heartbeats"]:
+        click.echo(f"{hb['role']:<9} {hb['name']}  last beat {hb['age_seconds']:.0f} s ago"
+                   f"{'' if hb['alive'] else '  (STALE)'}")
 
 
 @main.command()
@@ -309,10 +374,11 @@ def eval_summaries_cmd(file: Path) -> None:
 @main.command("cluster")
 @click.pass_obj
 def cluster_cmd(obj: Context) -> None:
-    """Put every article that has no story yet into one (refresh and import do this too)."""
-    from .tasks.stories import cluster_articles
+    """Put every article that has no story yet into one and rebuild the stories it touched
+    (refresh, import and the schedulers do this too)."""
+    from .tasks.pipeline import settle
 
-    done = cluster_articles(obj.store)
+    done = settle(obj.store, obj.settings).clustered
     click.echo(f"clustered {done} articles; {obj.store.count_stories()} stories")
 
 
@@ -399,7 +465,8 @@ def demo_eval_set(out) -> None:
 def demo(obj: Context, serve_web: bool) -> None:
     """Serve the fictional demo newsroom locally, subscribe to it, refresh, and serve the web UI."""
     from .demo.server import DemoServer
-    from .tasks.jobs import fetch_bytes, import_opml, refresh as run_refresh
+    from .tasks.jobs import fetch_bytes, import_opml
+    from .tasks.pipeline import refresh as run_refresh
 
     home = obj.settings.home_path
     home.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("refresh_interval", int, 30, "Minutes between checks of a healthy feed.", minimum=1),
     Option("refresh_max_interval", int, 1440, "Longest wait, in minutes, between checks (also the backoff cap).",
            minimum=1),
+    Option("scheduler_tick", float, 15.0, "Seconds between two looks at the due feeds by the scheduler "
+           "(the embedded one in `newsloom serve`, or `newsloom scheduler`).", minimum=0.05),
+    Option("insights_debounce", float, 5.0, "Seconds a story must stay unchanged before its insights are "
+           "rebuilt (one rebuild per burst of articles).", minimum=0.0),
+    Option("insights_max_wait", float, 60.0, "Longest wait, in seconds, before a story that keeps changing "
+           "gets its insights rebuilt anyway.", minimum=0.0),
+    Option("broker_url", str, "redis://127.0.0.1:6379/0", "Celery broker of `newsloom worker` and "
+           "`newsloom scheduler` (the scaled-out deployment).", secret=False),
+    Option("result_backend", str, "redis://127.0.0.1:6379/1", "Celery result backend (task states)."),
+    Option("queue_prefix", str, "newsloom", "Prefix of the Celery queue names, so several instances can "
+           "share one Redis."),
+    Option("task_visibility_timeout", int, 300, "Seconds before a task taken by a worker that died is "
+           "delivered again (tasks are acknowledged late).", minimum=1),
+    Option("qa_timeout", float, 10.0, "Seconds a question on a story page may wait for the LLM.", minimum=0.1),
     Option("demo_port", int, 8001, "Port of the demo newsroom's local HTTP server (`newsloom demo`).", minimum=1),
     Option("page_size", int, 30, "Items per page on lists and API responses.", minimum=1),
     Option("llm_url", str, "", "Base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM) that rewrites "

@@ -42,7 +42,8 @@ def site(tmp_path_factory, demo_server, evil_feed_url):
     from newsloom.serve import create_app
     from newsloom.settings import load_settings
     from newsloom.store import open_store
-    from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+    from newsloom.tasks.jobs import fetch_bytes, import_opml
+    from newsloom.tasks.pipeline import refresh
 
     home = tmp_path_factory.mktemp("browser-home")
     port = _free_port()

@@ -2,8 +2,8 @@
 directory.
 
 `newsroom` is (store, settings) with the demo refreshed through the real path (OPML ->
-fetch -> extract -> store -> stories), plus a few hashtags written the way enrich writes
-them (Store.tag_article). Read-only tests share it; tests that write use conftest's `store`.
+fetch -> extract -> store -> stories), plus a few story hashtags written beside the pipeline's
+own (Store.tag_story). Read-only tests share it; tests that write use conftest's `store`.
 PostgreSQL gets its own schema, dropped afterwards.
 """
 
@@ -17,7 +17,8 @@ from newsloom.models import Tag
 from newsloom.serve import create_app
 from newsloom.settings import load_settings
 from newsloom.store import open_store
-from newsloom.tasks.jobs import fetch_bytes, import_opml, refresh
+from newsloom.tasks.jobs import fetch_bytes, import_opml
+from newsloom.tasks.pipeline import refresh
 
 BASE_URL = "https://news.example.org"
 # hashtag slug -> (name, word that puts an article under it, in title or text). Slugs that
@@ -47,8 +48,8 @@ def newsroom(request, tmp_path_factory, demo_server):
     refresh(store, settings, all_feeds=True)
     for a in store.list_articles(limit=1000):
         for slug, (name, word) in DEMO_TAGS.items():
-            if word in a.title.lower() or word in a.text.lower():
-                store.tag_article(a.id, Tag(name=name, slug=slug, kind="keyphrase"), 1.0)
+            if a.story_id and (word in a.title.lower() or word in a.text.lower()):
+                store.tag_story(a.story_id, Tag(name=name, slug=slug, kind="keyphrase"), 1.0)
     yield store, settings
     store.reset()
     store.close()

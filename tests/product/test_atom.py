@@ -8,7 +8,7 @@ import feedparser
 
 from newsloom.models import Article, Tag, utcnow
 from newsloom.serve.views import story_view
-from newsloom.tasks.stories import cluster_articles
+from newsloom.tasks.pipeline import settle
 
 from .conftest import BASE_URL
 
@@ -69,9 +69,9 @@ def test_feeds_escape_hostile_text(client, store):
     title = '<script>alert("t")</script> Bad & "worse" \x01 title'
     a, _ = store.add_article(Article(url="https://e.example/1?a=1&b=<2>", title=title, source_id=src.id,
                                      published_at=utcnow(), text="<img src=x onerror=alert(1)> body ]]> text"))
-    cluster_articles(store)
-    store.tag_article(a.id, Tag(name='<b>Tag</b>', slug="evil"))
+    settle(store, None)
     story_id = store.get_article(a.id).story_id
+    store.tag_story(story_id, Tag(name='<b>Tag</b>', slug="evil"))
     for path in ("/feeds/home.atom", f"/stories/{story_id}.atom", "/tags/evil.atom"):
         r = client.get(path)
         feed = _parse(r)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from newsloom.models import Article, utcnow
 from newsloom.serve.views import story_view
-from newsloom.serve.web.charts import OTHER, coverage_svg, publisher_mix_svg
-from newsloom.tasks.stories import cluster_articles
+from newsloom.enrich.charts import OTHER, coverage_svg, publisher_mix_svg
+from newsloom.tasks.pipeline import settle
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 3, 12, 6, tzinfo=timezone.utc)
@@ -77,7 +77,7 @@ def test_story_page_with_hostile_publisher(client, store):
     src = store.upsert_source('<script>alert("p")</script> Post')
     store.add_article(Article(url="https://h.example/1", title="Headline", source_id=src.id, published_at=utcnow(),
                               text="Text."))
-    cluster_articles(store)
+    settle(store, None)          # the pipeline builds the charts with the story's insights
     story = store.list_stories()[0]
     html = client.get(f"/stories/{story.id}").text
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html and 'class="chart coverage"' in html

@@ -62,7 +62,7 @@ def test_hashtag_pages(newsroom, demo_client):
     assert stories and "<h1>#TKestrel</h1>" in html and 'href="/tags/t-kestrel.atom"' in html
     assert all(f'href="/stories/{s.id}"' in html for s in stories)
     assert demo_client.get("/tags/no-such-tag").status_code == 404
-    assert "t-kestrel" in [t.tag.slug for t in store.story_tags(stories[0].id)]
+    assert "t-kestrel" in [t.tag.slug for t in store.story_hashtags(stories[0].id)]
 
 
 def test_admin_page_behind_its_guard(client, store, settings):

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from newsloom.demo import load_gold, load_gold_articles
 from newsloom.serve import create_app
 from newsloom.store import open_store
-from newsloom.tasks.jobs import import_jsonl, import_opml, fetch_bytes, refresh
+from newsloom.tasks.jobs import import_jsonl, import_opml, fetch_bytes
+from newsloom.tasks.pipeline import refresh
 from newsloom.tasks.stories import StoryEngine, cluster_articles
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, Iterable, Iterator, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, func, select
@@ -24,12 +24,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import NotFound, StoreError
-from ..models import Article, Comment, Feed, Source, Story, Tag, User, utcnow
+from ..models import Article, Comment, Entry, Feed, Source, Story, Tag, User, utcnow
 from . import migrate
 from .community import CommunityMixin
+from .insights import InsightsMixin
 from .search import SearchMixin
+from .service import ServiceMixin
 from .schema import (article_related, article_tags, articles, cluster_events, comments, feeds, locks, metadata,
-                     sources, stories, tags, users)
+                     sources, stories, story_insights, story_tags, tags, users)
 
 __all__ = ["Store", "ClusterSection", "open_store"]
 
@@ -47,9 +49,9 @@ def _values(obj: Any, table: sa.Table) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name in cols}
 
 
-class Store(CommunityMixin, SearchMixin):
-    """The one persistence API. Feature areas live in mixins (store/community.py,
-    store/search.py) over the same engine and write lock."""
+class Store(CommunityMixin, SearchMixin, InsightsMixin, ServiceMixin):
+    """The one persistence API. Areas live in mixins (store/community.py, store/search.py,
+    store/insights.py, store/service.py) over the same engine and write lock."""
 
     def __init__(self, url: str, *, echo: bool = False, connect_retries: int = 5):
         self.url = url
@@ -152,11 +154,16 @@ class Store(CommunityMixin, SearchMixin):
             new_id = conn.execute(feeds.insert().values(**values)).inserted_primary_key[0]
             return _to_model(Feed, conn.execute(select(feeds).where(feeds.c.id == new_id)).one()), True
 
-    def save_feed(self, feed: Feed) -> None:
+    def save_feed(self, feed: Feed, *, pending: list[tuple[str, Entry]] | None = None,
+                  lease: float = 0.0) -> list[int]:
+        """Save a feed's state and release its lease; with `pending`, record those entries to
+        ingest in the same transaction (see store/service.py). Returns the new pending ids."""
         if feed.id is None:
             raise StoreError("store: save_feed needs a stored feed")
         with self.write() as conn:
-            conn.execute(feeds.update().where(feeds.c.id == feed.id).values(**_values(feed, feeds)))
+            conn.execute(feeds.update().where(feeds.c.id == feed.id)
+                         .values(**_values(feed, feeds), leased_until=None))
+            return self.add_pending_entries(conn, feed.id, pending, lease=lease) if pending else []
 
     def get_feed(self, feed_id: int) -> Feed:
         with self.read() as conn:
@@ -201,23 +208,30 @@ class Store(CommunityMixin, SearchMixin):
             row = conn.execute(self._article_select().where(sa.or_(*conds)).limit(1)).first()
         return _to_model(Article, row) if row else None
 
-    def add_article(self, article: Article) -> tuple[Article, bool]:
+    def add_article(self, article: Article, *, pending_id: int | None = None) -> tuple[Article, bool]:
         """Store an article in one transaction. Returns (stored, created).
 
         A known canonical URL or (source, GUID) returns the existing row: re-runs add nothing.
+        With `pending_id`, that pending entry is dropped in the same transaction.
         """
         existing = self.find_article(url=article.url, source_id=article.source_id, guid=article.guid)
         if existing is not None:
+            if pending_id is not None:
+                self.forget_pending_entry(pending_id)
             return existing, False
         values = _values(article, articles) | {"created_at": utcnow()}
         values["fetched_at"] = values.get("fetched_at") or utcnow()
         try:
             with self.write() as conn:
                 new_id = conn.execute(articles.insert().values(**values)).inserted_primary_key[0]
+                if pending_id is not None:
+                    self.drop_pending_entry(conn, pending_id)
         except IntegrityError:
             existing = self.find_article(url=article.url, source_id=article.source_id, guid=article.guid)
             if existing is None:
                 raise StoreError(f"store: could not insert article {article.url}") from None
+            if pending_id is not None:
+                self.forget_pending_entry(pending_id)
             return existing, False
         return self.get_article(new_id), True
 
@@ -331,9 +345,11 @@ class Store(CommunityMixin, SearchMixin):
                 conn.execute(locks.update().where(locks.c.name == "cluster").values(n=locks.c.n + 1))
             yield ClusterSection(self, conn)
 
-    def unclustered_article_ids(self) -> list[int]:
+    def unclustered_article_ids(self, *, limit: int | None = None) -> list[int]:
         when = func.coalesce(articles.c.published_at, articles.c.fetched_at)
         q = select(articles.c.id).where(articles.c.story_id.is_(None)).order_by(when, articles.c.id)
+        if limit:
+            q = q.limit(limit)
         with self.read() as conn:
             return list(conn.execute(q).scalars())
 
@@ -460,7 +476,15 @@ class ClusterSection:
         self.conn.execute(stories.update().where(stories.c.id == absorbed)
                           .values(merged_into=into, article_count=0, source_count=0))
         self.conn.execute(stories.update().where(stories.c.merged_into == absorbed).values(merged_into=into))
+        # the absorbed story keeps no insights of its own; the story it joined is rebuilt
+        self.conn.execute(story_insights.delete().where(story_insights.c.story_id == absorbed))
+        self.conn.execute(story_tags.delete().where(story_tags.c.story_id == absorbed))
+        self.conn.execute(stories.update().where(stories.c.id == absorbed).values(dirty_since=None, touched_at=None))
         return self._log(kind="merge", story_id=absorbed, into_story_id=into)
+
+    def mark_dirty(self, story_ids: Iterable[int]) -> None:
+        """These stories changed in this decision: their insights are due for a rebuild."""
+        self.store.mark_dirty(self.conn, story_ids)
 
     def refresh_story(self, story_id: int, title: str | None = None) -> None:
         """Recompute a story's counts and times from its articles (derived, never incremented)."""

@@ -241,3 +241,85 @@ Index("ix_rate_events_key_at", rate_events.c.key, rate_events.c.at)
 Index("ix_rate_events_at", rate_events.c.at)
 
 __all__ += ["sessions", "api_tokens", "comment_reports", "follows", "rate_events"]
+
+# -- the living service (migration 0005) ------------------------------------------------
+# Work on the write path: pending entries (the durable list of feed items still to fetch and
+# extract), a lease per feed so one refresh runs at a time, a dirty mark per story (debounced
+# insight rebuilds), the stored insights themselves, and what operators read on /status.
+
+# A feed is leased while a refresh of it is queued or running (scheduler and workers alike).
+feeds.append_column(Column("leased_until", UTCDateTime))
+
+# A story gained or lost articles: its insights must be rebuilt. dirty_since is the first
+# change of the burst, touched_at the latest; cleared when the rebuild stores its result.
+stories.append_column(Column("dirty_since", UTCDateTime))
+stories.append_column(Column("touched_at", UTCDateTime))
+Index("ix_stories_dirty_since", stories.c.dirty_since)
+
+# Feed items seen but not yet stored as articles. The feed's refresh records them in one
+# transaction with the feed's new state; storing the article deletes the row in the article's
+# own transaction. A crash anywhere leaves either the row (retried) or the article (done).
+pending_entries = Table(
+    "pending_entries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False, unique=True),            # canonical URL of the entry's link
+    Column("entry", Text, nullable=False),                       # the models.Entry, as JSON
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("leased_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_pending_entries_feed_id", pending_entries.c.feed_id)
+
+# A story's insights as the pipeline built them: brief, timeline, disagreements, sources and
+# charts as JSON, stamped with the pipeline version (INSIGHTS_VERSION) that built them.
+story_insights = Table(
+    "story_insights", metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+    Column("article_count", Integer, nullable=False, default=0),
+    Column("data", Text, nullable=False),
+)
+Index("ix_story_insights_version", story_insights.c.version)
+
+# A story's hashtags: the one source of truth for story pages, hashtag pages and the API.
+story_tags = Table(
+    "story_tags", metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Column("score", Float, nullable=False, default=0.0),
+    Column("phrase", Text),
+)
+Index("ix_story_tags_tag_id", story_tags.c.tag_id)
+
+# An article's extractive summary (sentences as a JSON list), stamped like story insights.
+article_summaries = Table(
+    "article_summaries", metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("sentences", Text, nullable=False),
+)
+
+# The last error of each pipeline stage (fetch, parse, extract, cluster, insights), for /status.
+stage_errors = Table(
+    "stage_errors", metadata,
+    Column("stage", String(32), primary_key=True),
+    Column("message", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False, default=0),
+)
+
+# Every scheduler and worker process beats here; /status lists them with their age.
+heartbeats = Table(
+    "heartbeats", metadata,
+    Column("name", String(200), primary_key=True),               # role@host:pid
+    Column("role", String(32), nullable=False),                  # scheduler | worker | embedded
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
+    Column("info", Text),
+)
+
+__all__ += ["pending_entries", "story_insights", "story_tags", "article_summaries", "stage_errors", "heartbeats"]

@@ -48,7 +48,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..errors import NewsloomError, NotFound
 from ..models import Article, Source, Story, Tag, utcnow
-from .schema import article_tags, articles, comments, feeds, sources, stories, tags, users
+from .schema import articles, comments, feeds, sources, stories, story_tags, tags, users
 
 __all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
            "mark_html", "fuse", "tfidf_cosine", "rank_stories", "story_score", "POOL", "MAX_RESULTS"]
@@ -391,9 +391,9 @@ class SearchMixin:
             conds.append(_WHEN >= since)
         if until is not None:
             conds.append(_WHEN < until)
-        if tag:
-            conds.append(articles.c.id.in_(
-                select(article_tags.c.article_id).join(tags, tags.c.id == article_tags.c.tag_id)
+        if tag:                  # articles of the stories carrying the hashtag (story_tags)
+            conds.append(articles.c.story_id.in_(
+                select(story_tags.c.story_id).join(tags, tags.c.id == story_tags.c.tag_id)
                 .where(tags.c.slug == tag)))
         return conds
 
@@ -532,29 +532,29 @@ class SearchMixin:
         return _model(Tag, row)
 
     def list_tags(self, *, limit: int = 100, offset: int = 0) -> list[TagCount]:
-        """Hashtags in use, most used first (articles, then stories, then slug)."""
-        n_articles = func.count(sa.distinct(article_tags.c.article_id)).label("article_count")
-        n_stories = func.count(sa.distinct(articles.c.story_id)).label("story_count")
+        """Hashtags of live stories (story_tags), most stories first (then articles, then slug)."""
+        n_stories = func.count(sa.distinct(story_tags.c.story_id)).label("story_count")
+        n_articles = func.sum(stories.c.article_count).label("article_count")
         q = (select(tags, n_articles, n_stories)
-             .select_from(tags.join(article_tags, article_tags.c.tag_id == tags.c.id)
-                          .join(articles, articles.c.id == article_tags.c.article_id))
+             .select_from(tags.join(story_tags, story_tags.c.tag_id == tags.c.id)
+                          .join(stories, stories.c.id == story_tags.c.story_id))
+             .where(stories.c.merged_into.is_(None))
              .group_by(tags.c.id, tags.c.slug, tags.c.name, tags.c.kind)
-             .order_by(n_articles.desc(), n_stories.desc(), tags.c.slug).limit(limit).offset(offset))
+             .order_by(n_stories.desc(), n_articles.desc(), tags.c.slug).limit(limit).offset(offset))
         with self.read() as conn:
-            return [TagCount(_model(Tag, r), r.article_count, r.story_count) for r in conn.execute(q)]
+            return [TagCount(_model(Tag, r), int(r.article_count or 0), r.story_count) for r in conn.execute(q)]
 
     def count_tags(self) -> int:
-        q = select(func.count(sa.distinct(article_tags.c.tag_id)))
+        q = select(func.count(sa.distinct(story_tags.c.tag_id)))
         with self.read() as conn:
             return conn.execute(q).scalar_one()
 
     def _tagged_story_ids(self, slug: str) -> sa.Select:
-        return (select(articles.c.story_id).join(article_tags, article_tags.c.article_id == articles.c.id)
-                .join(tags, tags.c.id == article_tags.c.tag_id)
-                .where(tags.c.slug == slug, articles.c.story_id.is_not(None)))
+        return (select(story_tags.c.story_id).join(tags, tags.c.id == story_tags.c.tag_id)
+                .where(tags.c.slug == slug))
 
     def tag_stories(self, slug: str, *, limit: int = 30, offset: int = 0) -> list[Story]:
-        """Stories with an article carrying this hashtag, most recently updated first."""
+        """Stories carrying this hashtag, most recently updated first."""
         q = (select(stories).where(stories.c.id.in_(self._tagged_story_ids(slug)), stories.c.merged_into.is_(None),
                                    stories.c.article_count > 0)
              .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit).offset(offset))
@@ -567,16 +567,6 @@ class SearchMixin:
             stories.c.article_count > 0)
         with self.read() as conn:
             return conn.execute(q).scalar_one()
-
-    def story_tags(self, story_id: int, *, limit: int = 12) -> list[TagCount]:
-        """A story's hashtags, by how many of its articles carry them."""
-        n = func.count().label("article_count")
-        q = (select(tags, n).join(article_tags, article_tags.c.tag_id == tags.c.id)
-             .join(articles, articles.c.id == article_tags.c.article_id).where(articles.c.story_id == story_id)
-             .group_by(tags.c.id, tags.c.slug, tags.c.name, tags.c.kind)
-             .order_by(n.desc(), tags.c.slug).limit(limit))
-        with self.read() as conn:
-            return [TagCount(_model(Tag, r), r.article_count, 1) for r in conn.execute(q)]
 
     def source_stories(self, source_id: int, *, limit: int = 20) -> list[Story]:
         """Stories this publisher covered, most recently updated first."""
@@ -606,7 +596,7 @@ class SearchMixin:
             count(feeds, feeds.c.last_error.is_not(None)).label("failing_feeds"),
             count(stories, stories.c.merged_into.is_(None), stories.c.article_count > 0).label("stories"),
             count(stories, stories.c.source_count >= 2, stories.c.merged_into.is_(None)).label("multi_source_stories"),
-            select(func.count(sa.distinct(article_tags.c.tag_id))).scalar_subquery().label("tags"),
+            select(func.count(sa.distinct(story_tags.c.tag_id))).scalar_subquery().label("tags"),
             count(users).label("users"),
             count(comments).label("comments"),
             select(func.max(feeds.c.last_fetched_at)).scalar_subquery().label("last_fetch"),

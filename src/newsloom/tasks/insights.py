@@ -1,31 +1,51 @@
-"""AI features of a story, offline by default: hashtags, brief, timeline, where sources
-disagree, and answers to questions, each citing its publisher.
+"""Story and article insights: built once on the write path, stored, read by every page.
 
-Everything here is extractive and runs without a model download. When NEWSLOOM_LLM_URL
-names an OpenAI-compatible server, the brief and answers are rewritten by it from the
-same retrieved passages, keeping their citations; on any failure the extractive result
-stands. Story insights are computed on demand and cached per process, keyed by the
-story's article count and last-seen time, so a story is recomputed only when it changes.
+What a story gets (all offline; each cites its publisher):
+
+* hashtags (``enrich/hashtags.py``), stored in ``story_tags``: the one list that story pages,
+  hashtag pages and the API show;
+* a brief across publishers, a key-events timeline, where sources disagree, the publishers
+  and the coverage charts, stored as one JSON document in ``story_insights``;
+* when ``NEWSLOOM_LLM_URL`` names an OpenAI-compatible server, the brief is also rewritten by
+  it from the same passages (here, on the write path: no page ever waits on a model).
+
+Every row is stamped with :data:`INSIGHTS_VERSION`; a release that changes how insights are
+built bumps it, and ``newsloom rebuild-insights`` (or the scheduler, on start) rebuilds what
+an older version made. An article gets its hashtags (in its story's context) and a summary
+right after it is clustered (:func:`enrich_article`).
+
+The one exception to "pages only read" is :func:`ask_story`: a reader's question is answered
+from the story's stored articles on request, read-only, the LLM bounded by a timeout.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
-from ..enrich.compare import Disagreement, disagreements
+from ..enrich.charts import story_charts
+from ..enrich.compare import Claim, Disagreement, disagreements
 from ..enrich.hashtags import Hashtag, hashtags, story_hashtags
 from ..enrich.llm import LLMClient
 from ..enrich.qa import Answer, answer
 from ..enrich.summarize import Cited, story_brief, summarize
 from ..enrich.timeline import Event, timeline
-from ..models import Article, Tag
+from ..models import Article, Tag, parse_utc
 from ..settings import Settings
 from ..store import Store
 
-__all__ = ["StoryInsights", "story_insights", "ask_story", "article_summary", "tag_article_hashtags", "llm_client"]
+__all__ = ["INSIGHTS_VERSION", "StoryInsights", "build_story_insights", "read_story_insights", "enrich_article",
+           "ask_story", "llm_client"]
+
+log = logging.getLogger("newsloom.insights")
+
+# Bump when the way insights, hashtags or summaries are built changes: stored rows made by
+# another version are rebuilt by `newsloom rebuild-insights` and by the scheduler on start.
+INSIGHTS_VERSION = 1
+TAG_CONTEXT = 30            # story articles consulted when tagging one article
+STORY_ARTICLES = 500        # articles a story's insights are built from (newest first)
 
 
 @dataclass
@@ -36,70 +56,99 @@ class StoryInsights:
     disagreements: list[Disagreement]
     brief_text: str | None = None          # the LLM's rewrite, when configured
     sources: list[str] = field(default_factory=list)
+    charts: dict[str, str] = field(default_factory=dict)
+    version: int = INSIGHTS_VERSION
+    built_at: Any = None
+    article_count: int = 0
 
 
-_CACHE: "OrderedDict[tuple, StoryInsights]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 256
-TAG_CONTEXT = 30            # story articles consulted when tagging one article
-
-
-def llm_client(settings: Settings) -> LLMClient | None:
-    if not settings.llm_url:
+def llm_client(settings: Settings | None, *, timeout: float | None = None) -> LLMClient | None:
+    if settings is None or not settings.llm_url:
         return None
     return LLMClient(settings.llm_url, settings.llm_model, api_key=settings.llm_api_key or None,
-                     timeout=settings.llm_timeout)
+                     timeout=min(settings.llm_timeout, timeout) if timeout else settings.llm_timeout)
 
 
 def _story_articles(store: Store, story_id: int) -> list[Article]:
     """The story's articles, oldest first, wire copies included (they carry citations too)."""
-    return sorted(store.list_articles(story_id=story_id, limit=500),
+    return sorted(store.list_articles(story_id=story_id, limit=STORY_ARTICLES),
                   key=lambda a: (a.published_at or a.fetched_at, a.id))
 
 
-def story_insights(store: Store, story_id: int, settings: Settings | None = None) -> StoryInsights:
+# -- the write path -------------------------------------------------------------------
+def build_story_insights(store: Store, story_id: int, settings: Settings | None = None) -> bool:
+    """Compute a story's insights from its stored articles and store them (one transaction).
+
+    A story merged into another, or left empty, keeps nothing. The story's dirty mark is
+    cleared unless it changed again while this ran (then the next rebuild catches up).
+    Returns True when insights were stored.
+    """
     story = store.get_story(story_id)
-    key = (store.url, story.id, story.article_count, story.last_seen_at, bool(settings and settings.llm_url))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    articles = _story_articles(store, story.id)
+    if story.merged_into is not None or story.article_count == 0:
+        store.drop_story_insights(story_id)
+        return False
+    mark = store.story_dirty_mark(story_id)
+    articles = _story_articles(store, story_id)
     originals = [a for a in articles if a.duplicate_of is None]
-    insights = StoryInsights(
-        hashtags=story_hashtags(articles), brief=story_brief(articles), timeline=timeline(articles),
-        disagreements=disagreements(originals), sources=sorted({a.source_name or "" for a in articles}))
-    client = llm_client(settings) if settings else None
-    if client and insights.brief:
-        insights.brief_text = client.brief(insights.brief)
-    with _CACHE_LOCK:
-        _CACHE[key] = insights
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return insights
+    tags = story_hashtags(articles)
+    brief = story_brief(articles)
+    data: dict[str, Any] = {
+        "brief": [asdict(c) for c in brief],
+        "timeline": [asdict(e) for e in timeline(articles)],
+        "disagreements": [{"kind": d.kind, "topic": d.topic, "claims": [list(c) for c in d.claims]}
+                          for d in disagreements(originals)],
+        "sources": sorted({a.source_name or "" for a in articles}),
+        "charts": story_charts(story_id, articles),
+        "brief_text": None,
+    }
+    client = llm_client(settings)
+    if client and brief:
+        data["brief_text"] = client.brief(brief)
+    stored = [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score, h.phrase or None) for h in tags]
+    return store.save_story_insights(story_id, version=INSIGHTS_VERSION, article_count=len(articles), data=data,
+                                     hashtags=stored, dirty_mark=mark)
 
 
-def ask_story(store: Store, story_id: int, question: str, settings: Settings | None = None) -> Answer:
-    """Passages from the story's own articles that answer `question`, cited; or found=False."""
-    question = " ".join(question.split())[:300]
-    result = answer(question, _story_articles(store, story_id))
-    client = llm_client(settings) if settings else None
-    if client and result.found:
-        rewritten = client.answer(question, result.passages)
-        if rewritten:
-            result.text = rewritten
-    return result
-
-
-def article_summary(article: Article) -> list[str]:
-    return summarize(article, n=3)
-
-
-def tag_article_hashtags(store: Store, article_id: int) -> list[Tag]:
-    """Compute an article's hashtags (in the context of its story) and store them."""
+def enrich_article(store: Store, article_id: int) -> None:
+    """An article's own hashtags (in its story's context) and summary, stored."""
     article = store.get_article(article_id)
     # The story's newest articles are context enough (spellings, kinds) and keep the cost
     # per article bounded however large the story grows.
     story = store.list_articles(story_id=article.story_id, limit=TAG_CONTEXT) if article.story_id else None
     found = hashtags(article, story_articles=story)
-    return store.set_article_tags(article.id, [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score) for h in found])
+    store.set_article_tags(article.id, [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score) for h in found])
+    store.save_article_summary(article.id, summarize(article, n=3), version=INSIGHTS_VERSION)
+
+
+# -- the read path ----------------------------------------------------------------------
+def read_story_insights(store: Store, story_id: int) -> StoryInsights | None:
+    """What the pipeline stored for a story, or None when it has not been built yet."""
+    row = store.get_story_insights(story_id)
+    if row is None:
+        return None
+    data = row.data
+    tags = [Hashtag(tag=t.tag.name, kind=t.tag.kind, score=t.score, phrase=t.phrase or "")
+            for t in store.story_hashtags(story_id)]
+    brief = [Cited(**{**c, "published": parse_utc(c.get("published"))}) for c in data.get("brief", [])]
+    events = [Event(**{**e, "date": date.fromisoformat(e["date"]),
+                       "citations": [tuple(c) for c in e.get("citations", [])]}) for e in data.get("timeline", [])]
+    disputes = [Disagreement(kind=d["kind"], topic=d["topic"], claims=[Claim(*c) for c in d["claims"]])
+                for d in data.get("disagreements", [])]
+    return StoryInsights(hashtags=tags, brief=brief, timeline=events, disagreements=disputes,
+                         brief_text=data.get("brief_text"), sources=data.get("sources", []),
+                         charts=data.get("charts", {}), version=row.version, built_at=row.built_at,
+                         article_count=row.article_count)
+
+
+def ask_story(store: Store, story_id: int, question: str, settings: Settings | None = None,
+              *, timeout: float = 10.0) -> Answer:
+    """Passages from the story's own articles that answer `question`, cited; or found=False.
+    Reads only; the optional LLM rewrite waits at most `timeout` seconds."""
+    question = " ".join(question.split())[:300]
+    result = answer(question, _story_articles(store, story_id))
+    client = llm_client(settings, timeout=timeout)
+    if client and result.found:
+        rewritten = client.answer(question, result.passages)
+        if rewritten:
+            result.text = rewritten
+    return result

@@ -13,7 +13,8 @@ clustering one article, step by step
   2. Skip the article if it already has a story (re-runs change nothing).
   3. clusterer.add(): wire copy -> its original's story; else best story or a new one.
   4. Write the article's story and duplicate mark, log the decision, apply merges,
-     recompute the touched stories' counts and times, record related articles.
+     recompute the touched stories' counts and times, mark them dirty (their insights
+     are rebuilt later, once per burst: tasks/insights.py), record related articles.
   5. Commit (releases the lock). On any error the in-memory state is dropped and
      rebuilt from the log on the next call.
 """
@@ -81,6 +82,7 @@ class StoryEngine:
                 for story_id in touched:
                     state = states.get(story_id)
                     section.refresh_story(story_id, title=getattr(state, "title", None))
+                section.mark_dirty(touched)
                 section.set_related(article_id, [(int(i), s) for i, s in self.clusterer.related(article_id, k=5)])
                 return True
         except Exception:
@@ -89,15 +91,16 @@ class StoryEngine:
 
 
 def cluster_articles(store: Store, article_ids: Iterable[int] | None = None,
-                     engine: StoryEngine | None = None) -> int:
-    """Cluster the given articles (default: every article without a story), oldest first."""
-    from .insights import tag_article_hashtags
+                     engine: StoryEngine | None = None, *, limit: int | None = None) -> int:
+    """Cluster the given articles (default: every article without a story, oldest first,
+    at most `limit`), then give each its hashtags and summary. Returns how many were placed."""
+    from .insights import enrich_article
 
     engine = engine or StoryEngine(store)
-    ids = list(article_ids) if article_ids is not None else store.unclustered_article_ids()
+    ids = list(article_ids) if article_ids is not None else store.unclustered_article_ids(limit=limit)
     done = 0
     for article_id in ids:
         if engine.cluster(article_id):
             done += 1
-            tag_article_hashtags(store, article_id)     # hashtags need the story: after clustering
+            enrich_article(store, article_id)     # hashtags need the story: after clustering
     return done

@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from ...store import Store
 from ..health import feed_health
-from .charts import story_charts
 
-__all__ = ["router", "admin_guard", "source_view", "story_extras"]
+__all__ = ["router", "admin_guard", "source_view"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,11 +46,6 @@ def source_view(store: Store, source_id: int, *, limit: int = 20, offset: int = 
             "articles": store.list_articles(source_id=source_id, limit=limit, offset=offset),
             "article_total": store.count_articles(source_id=source_id),
             "stories": store.source_stories(source_id, limit=15)}
-
-
-def story_extras(store: Store, view: dict[str, Any]) -> dict[str, Any]:
-    """What the story page adds to story_view: its coverage charts."""
-    return {"charts": story_charts(view)}
 
 
 @router.get("/sources", response_class=HTMLResponse)

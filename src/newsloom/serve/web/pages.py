@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..health import feed_health
-from ...tasks.insights import article_summary, ask_story, story_insights
+from ...tasks.insights import ask_story, read_story_insights
 from ..views import article_view, story_view
-from .browse import story_extras
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,9 +35,9 @@ def story(request: Request, story_id: int):
         return RedirectResponse(f"/stories/{view['story'].id}", status_code=301)
     store, settings = request.app.state.store, request.app.state.settings
     question = (request.query_params.get("q") or "").strip()[:300]
-    insights = story_insights(store, story_id, settings)
-    qa = ask_story(store, story_id, question, settings) if question else None
-    return _render(request, "story.html", **view, **story_extras(store, view), insights=insights,
+    insights = read_story_insights(store, story_id)          # built by the pipeline; never here
+    qa = ask_story(store, story_id, question, settings, timeout=settings.qa_timeout) if question else None
+    return _render(request, "story.html", **view, insights=insights, charts=insights.charts if insights else {},
                    question=question, qa=qa)
 
 
@@ -46,7 +45,7 @@ def story(request: Request, story_id: int):
 def article(request: Request, article_id: int):
     store = request.app.state.store
     view = article_view(store, article_id)
-    return _render(request, "article.html", **view, summary=article_summary(view["article"]),
+    return _render(request, "article.html", **view, summary=store.article_summary(article_id),
                    tags=store.article_tags(article_id))
 
 

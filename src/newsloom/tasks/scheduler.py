@@ -1,0 +1,161 @@
+"""The embedded scheduler: the pipeline running by itself inside ``newsloom serve``.
+
+One background thread with its own asyncio loop; the web keeps answering while it works.
+Every ``scheduler_tick`` seconds (and as soon as a refresh finishes) it:
+
+  1. beats (``newsloom status`` lists it with its age);
+  2. leases each due feed (``next_check_at`` passed, no refresh in progress) and starts its
+     refresh as its own task: steps 1 and 2 of tasks/pipeline.py, so a feed that hangs,
+     fails or carries 10,000 items holds up nobody else. Per-host politeness and the global
+     connection limit are the fetcher's (ingest/http.py);
+  3. hands pending entries whose lease ran out (a crash) to a new ingest;
+  4. settles: clusters what arrived and rebuilds the stories whose burst is over
+     (``insights_debounce`` seconds without change), in one worker thread: a single writer
+     of stories, and the event loop never waits on clustering.
+
+On start it marks every story whose stored insights were built by another pipeline version
+dirty, so a new release rebuilds them. This is the only writer of the embedded (SQLite)
+deployment; the scaled-out deployment runs the same steps as Celery tasks (tasks/queue.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ..ingest.http import Fetcher
+from ..models import Feed, utcnow
+from ..settings import Settings
+from ..store import Store
+from .insights import INSIGHTS_VERSION
+from .pipeline import entry_lease, fetch_policy, ingest_entry, refresh_feed, settle
+from .stories import StoryEngine
+
+__all__ = ["EmbeddedScheduler", "process_name", "feed_lease"]
+
+log = logging.getLogger("newsloom.scheduler")
+
+
+def process_name(role: str) -> str:
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+def feed_lease(settings: Settings) -> float:
+    """Seconds a feed stays claimed by one refresh (longer than any fetch may take)."""
+    return max(300.0, 10 * settings.fetch_timeout)
+
+
+class EmbeddedScheduler:
+    def __init__(self, store: Store, settings: Settings, *, tick: float | None = None):
+        self.store, self.settings = store, settings
+        self.tick = float(tick if tick is not None else settings.scheduler_tick)
+        self.name = process_name("embedded")
+        self.started_at = utcnow()
+        self.ticks = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = threading.Event()
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsloom-settle")
+        self._engine = StoryEngine(store)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> "EmbeddedScheduler":
+        self._thread = threading.Thread(target=self._run, name="newsloom-scheduler", daemon=True)
+        self._thread.start()
+        log.info("scheduler_started name=%s tick=%s", self.name, self.tick)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._loop and self._wake:
+            self._loop.call_soon_threadsafe(self._wake.set)
+        if self._thread:
+            self._thread.join(timeout)
+        self._settler.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> "EmbeddedScheduler":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    # -- the loop ----------------------------------------------------------------
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        stale = await self._in_thread(self.store.stale_insight_story_ids, INSIGHTS_VERSION)
+        if stale:
+            await self._in_thread(self.store.mark_stories_dirty, stale)
+            log.info("insights_outdated stories=%d version=%d", len(stale), INSIGHTS_VERSION)
+        settling: asyncio.Future | None = None
+        first = True
+        async with Fetcher(fetch_policy(self.settings)) as fetcher:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    self._beat()
+                    self._start_due_feeds(fetcher)
+                    # at start, whatever a crash of this (only) writer left pending; later, expired leases
+                    for pending_id in self.store.lease_stale_pending(entry_lease(self.settings), take_leased=first):
+                        self._spawn(ingest_entry(self.store, fetcher, pending_id, self.settings))
+                    first = False
+                    if settling is None or settling.done():
+                        settling = self._loop.run_in_executor(self._settler, self._settle)
+                except Exception:  # noqa: BLE001 - a bad tick (database gone a moment) must not end the loop
+                    log.exception("scheduler_tick_failed")
+                self.ticks += 1
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+                except asyncio.TimeoutError:
+                    pass
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _in_thread(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._settler, fn, *args)
+
+    def _settle(self) -> None:
+        report = settle(self.store, self.settings, engine=self._engine, quiet_for=self.settings.insights_debounce,
+                        max_wait=self.settings.insights_max_wait, limit=500)
+        if report.clustered or report.insights:
+            log.info("settled clustered=%d insights=%d", report.clustered, report.insights)
+        if report.clustered >= 500 and self._loop and self._wake:     # more is waiting: go on at once
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _beat(self) -> None:
+        self.store.beat(self.name, "embedded", {"ticks": self.ticks, "feeds_in_flight": len(self._in_flight)},
+                        started_at=self.started_at)
+
+    def _start_due_feeds(self, fetcher: Fetcher) -> None:
+        for feed in self.store.due_feeds():
+            if feed.id in self._in_flight or not self.store.lease_feed(feed.id, feed_lease(self.settings)):
+                continue
+            self._in_flight.add(feed.id)
+            self._spawn(self._refresh(fetcher, feed))
+
+    async def _refresh(self, fetcher: Fetcher, feed: Feed) -> None:
+        try:
+            report = await refresh_feed(self.store, fetcher, feed, self.settings)
+            await asyncio.gather(*(ingest_entry(self.store, fetcher, i, self.settings) for i in report.pending))
+        except Exception:  # noqa: BLE001 - the lease runs out and the feed is tried again
+            log.exception("feed_refresh_crashed feed_id=%s", feed.id)
+        finally:
+            self._in_flight.discard(feed.id)
+            if self._wake:
+                self._wake.set()       # settle what arrived now, not at the next tick
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
