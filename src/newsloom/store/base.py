@@ -10,6 +10,7 @@ unique keys (canonical URL; source + GUID) make every write idempotent.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from contextlib import contextmanager
@@ -109,6 +110,25 @@ class Store(CommunityMixin, SearchMixin, InsightsMixin, ServiceMixin):
         with self._write_lock:
             with self.engine.begin() as conn:
                 yield conn
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Run a block in exactly one process at a time, across hosts: a PostgreSQL advisory
+        lock held on its own connection for the whole block (it is released if the process
+        dies), or an in-process lock on SQLite, whose deployments have one writing process."""
+        if self.is_sqlite:
+            with _named_lock(self.url, name):
+                yield
+            return
+        key = int.from_bytes(hashlib.sha256(f"newsloom:{name}".encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -513,6 +533,15 @@ class ClusterSection:
             if ids:
                 self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
                                                                  article_related.c.related_id.in_(ids)))
+
+
+_NAMED_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_NAMED_LOCKS_GUARD = threading.Lock()
+
+
+def _named_lock(url: str, name: str) -> threading.Lock:
+    with _NAMED_LOCKS_GUARD:
+        return _NAMED_LOCKS.setdefault((url, name), threading.Lock())
 
 
 def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
