@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 __all__ = [
     "utcnow", "parse_utc", "Source", "Feed", "Entry", "ParsedFeed", "Extracted", "Article",
-    "Story", "Tag", "Comment", "User",
+    "Story", "Tag", "User",
 ]
 
 
@@ -149,16 +149,4 @@ class User:
     role: str = "user"                # user, moderator, admin
     banned: bool = False
     created_at: datetime | None = None
-    id: int | None = None
-
-
-@dataclass
-class Comment:
-    story_id: int
-    user_id: int
-    body: str                         # plain text; rendered escaped, never as HTML
-    parent_id: int | None = None
-    hidden: bool = False
-    created_at: datetime | None = None
-    edited_at: datetime | None = None
     id: int | None = None

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsloom.errors import NotFound, StoreError
-from newsloom.models import Article, Comment, Feed, Story, Tag, User
+from newsloom.models import Article, Feed, Story, Tag
 from newsloom.store import open_store
 from newsloom.store.schema import metadata
 
@@ -140,14 +140,16 @@ def test_stories_tags_users_comments(store):
     store.tag_article(art.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
     store.tag_article(art.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
     assert [t.name for t in store.article_tags(art.id)] == ["PrisonerSwap"]
-    user = store.add_user(User(username="ada", password_hash="x"))
-    with pytest.raises(StoreError):
-        store.add_user(User(username="ada", password_hash="y"))
-    assert store.get_user_by_name("ada").id == user.id
-    c = store.add_comment(Comment(story_id=story.id, user_id=user.id, body="<b>hi</b>"))
-    store.add_comment(Comment(story_id=story.id, user_id=user.id, body="hidden", hidden=True))
-    assert [x.body for x in store.list_comments(story.id)] == ["<b>hi</b>"]
-    assert len(store.list_comments(story.id, include_hidden=True)) == 2
+    user = store.create_user("ada", "x")
+    with pytest.raises(StoreError) as taken:
+        store.create_user("Ada", "y")
+    assert taken.value.code == "conflict"
+    assert store.find_user("ada").id == user.id == store.get_user(user.id).id
+    c = store.post_comment(story.id, user.id, "<b>hi</b>")
+    hidden = store.post_comment(story.id, user.id, "hidden")
+    store.set_comment_hidden(hidden.id, True)
+    assert [x.body for x in store.comment_thread(story.id)] == ["<b>hi</b>"]
+    assert store.count_comments(story.id) == 1
     assert c.created_at is not None
     with pytest.raises(StoreError):
         store.update_article(art.id, nope=1)

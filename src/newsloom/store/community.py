@@ -112,8 +112,6 @@ class CommunityMixin:
     if TYPE_CHECKING:  # provided by Store
         def write(self) -> "AbstractContextManager[Connection]": ...
         def read(self) -> "AbstractContextManager[Connection]": ...
-        def get_user(self, user_id: int) -> User: ...
-        def get_user_by_name(self, username: str) -> User | None: ...
 
     # -- users -------------------------------------------------------------
     def create_user(self, username: str, password_hash: str, *, email: str | None = None,
@@ -132,6 +130,13 @@ class CommunityMixin:
         except IntegrityError:          # the same name, inserted concurrently
             raise taken from None
         return self.get_user(new_id)
+
+    def get_user(self, user_id: int) -> User:
+        with self.read() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise NotFound(f"store: no user {user_id}")
+        return _user(row)
 
     def find_user(self, username: str) -> User | None:
         """By name, case-insensitively (how people type it at the login form)."""

@@ -38,7 +38,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -48,6 +48,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..errors import NewsloomError, NotFound
 from ..models import Article, Source, Story, Tag, utcnow
+from .rows import to_model
 from .schema import articles, comments, feeds, sources, stories, story_tags, tags, users
 
 __all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
@@ -329,11 +330,6 @@ class TagCount:
     story_count: int = 0
 
 
-def _model(cls: type, row: Any) -> Any:
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in row._mapping.items() if k in names})
-
-
 _WHEN = func.coalesce(articles.c.published_at, articles.c.fetched_at)
 
 
@@ -471,10 +467,10 @@ class SearchMixin:
         if not ids:
             return []
         with self.read() as conn:
-            found = {r.id: _model(Article, r) for r in conn.execute(self._article_select().where(articles.c.id.in_(ids)))}
+            found = {r.id: to_model(Article, r) for r in conn.execute(self._article_select().where(articles.c.id.in_(ids)))}
             story_ids = {a.story_id for a in found.values() if a.story_id}
             story_rows = conn.execute(select(stories).where(stories.c.id.in_(story_ids))) if story_ids else []
-            by_id = {r.id: _model(Story, r) for r in story_rows}
+            by_id = {r.id: to_model(Story, r) for r in story_rows}
         hits = []
         for i in ids:
             a = found.get(i)
@@ -522,14 +518,14 @@ class SearchMixin:
             cond = func.lower(sources.c.name) == " ".join(ref.split()).lower()
         with self.read() as conn:
             row = conn.execute(select(sources).where(cond).limit(1)).first()
-        return _model(Source, row) if row else None
+        return to_model(Source, row) if row else None
 
     def get_tag(self, slug: str) -> Tag:
         with self.read() as conn:
             row = conn.execute(select(tags).where(tags.c.slug == slug)).first()
         if row is None:
             raise NotFound(f"store: no tag {slug!r}")
-        return _model(Tag, row)
+        return to_model(Tag, row)
 
     def list_tags(self, *, limit: int = 100, offset: int = 0) -> list[TagCount]:
         """Hashtags of live stories (story_tags), most stories first (then articles, then slug)."""
@@ -542,7 +538,7 @@ class SearchMixin:
              .group_by(tags.c.id, tags.c.slug, tags.c.name, tags.c.kind)
              .order_by(n_stories.desc(), n_articles.desc(), tags.c.slug).limit(limit).offset(offset))
         with self.read() as conn:
-            return [TagCount(_model(Tag, r), int(r.article_count or 0), r.story_count) for r in conn.execute(q)]
+            return [TagCount(to_model(Tag, r), int(r.article_count or 0), r.story_count) for r in conn.execute(q)]
 
     def count_tags(self) -> int:
         q = select(func.count(sa.distinct(story_tags.c.tag_id)))
@@ -559,7 +555,7 @@ class SearchMixin:
                                    stories.c.article_count > 0)
              .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit).offset(offset))
         with self.read() as conn:
-            return [_model(Story, r) for r in conn.execute(q)]
+            return [to_model(Story, r) for r in conn.execute(q)]
 
     def count_tag_stories(self, slug: str) -> int:
         q = select(func.count()).select_from(stories).where(
@@ -575,7 +571,7 @@ class SearchMixin:
         q = (select(stories).where(stories.c.id.in_(covered), stories.c.merged_into.is_(None))
              .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit))
         with self.read() as conn:
-            return [_model(Story, r) for r in conn.execute(q)]
+            return [to_model(Story, r) for r in conn.execute(q)]
 
     def source_article_counts(self) -> dict[int, int]:
         q = select(articles.c.source_id, func.count()).where(articles.c.source_id.is_not(None))\

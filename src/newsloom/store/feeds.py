@@ -1,9 +1,11 @@
-"""Store methods for running the pipeline as a service (mixed into Store): feed leases,
-pending entries, stage errors and heartbeats, and the figures ``newsloom status`` shows.
+"""Store methods for publishers, their feeds and the feed items waiting to be ingested
+(mixed into Store).
 
-Leases make every hand-off idempotent across processes and hosts: a feed (or a pending
-entry) is claimed with a conditional UPDATE that only one claimer wins; a lease that runs
-out (its worker died) lets the next claimer take it again.
+Leases make every hand-off idempotent across processes and hosts: a feed is claimed with a
+conditional UPDATE that only one claimer wins; a lease that runs out (its worker died) lets
+the next claimer take it again. Pending entries are the durable list of feed items still to
+fetch and extract (see tasks/pipeline.py): recorded with the feed's new state, dropped in
+the transaction that stores their article.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from ..models import Entry, Feed, parse_utc, utcnow
-from .schema import articles, feeds, heartbeats, pending_entries, stage_errors
+from ..errors import NotFound, StoreError
+from ..models import Entry, Feed, Source, parse_utc, utcnow
+from .rows import to_model, values_of
+from .schema import articles, feeds, pending_entries, sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
 
-__all__ = ["ServiceMixin", "PendingEntry", "Heartbeat", "StageError"]
+__all__ = ["FeedsMixin", "PendingEntry"]
 
 
 @dataclass
@@ -34,23 +39,6 @@ class PendingEntry:
     entry: Entry
     attempts: int = 0
     last_error: str | None = None
-
-
-@dataclass
-class Heartbeat:
-    name: str
-    role: str
-    started_at: datetime
-    beat_at: datetime
-    info: dict[str, Any]
-
-
-@dataclass
-class StageError:
-    stage: str
-    message: str
-    at: datetime
-    count: int
 
 
 def entry_json(entry: Entry) -> str:
@@ -65,12 +53,81 @@ def entry_from_json(text: str) -> Entry:
     return Entry(**{k: v for k, v in data.items() if k in Entry.__dataclass_fields__})
 
 
-class ServiceMixin:
+class FeedsMixin:
     if TYPE_CHECKING:  # provided by Store
         def write(self) -> "AbstractContextManager[Connection]": ...
         def read(self) -> "AbstractContextManager[Connection]": ...
         def _insert(self, table: sa.Table) -> Any: ...
-        def list_feeds(self, *, due_before: datetime | None = None) -> list[Feed]: ...
+
+    # -- sources ---------------------------------------------------------
+    def upsert_source(self, name: str, homepage: str | None = None) -> Source:
+        name = " ".join(name.split())[:200] or "Unknown"
+        with self.write() as conn:
+            row = conn.execute(select(sources).where(sources.c.name == name)).first()
+            if row is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(sources.insert().values(name=name, homepage=homepage, created_at=utcnow()))
+                except IntegrityError:  # a concurrent writer (PostgreSQL) created it
+                    pass
+                row = conn.execute(select(sources).where(sources.c.name == name)).one()
+            elif homepage and not row.homepage:
+                conn.execute(sources.update().where(sources.c.id == row.id).values(homepage=homepage))
+                row = conn.execute(select(sources).where(sources.c.id == row.id)).one()
+            return to_model(Source, row)
+
+    def list_sources(self) -> list[Source]:
+        with self.read() as conn:
+            return [to_model(Source, r) for r in conn.execute(select(sources).order_by(sources.c.name))]
+
+    def get_source(self, source_id: int) -> Source:
+        with self.read() as conn:
+            row = conn.execute(select(sources).where(sources.c.id == source_id)).first()
+        if row is None:
+            raise NotFound(f"store: no source {source_id}")
+        return to_model(Source, row)
+
+    # -- feeds -----------------------------------------------------------
+    def add_feed(self, feed: Feed) -> tuple[Feed, bool]:
+        """Insert a feed unless its URL is known. Returns (feed, created)."""
+        with self.write() as conn:
+            row = conn.execute(select(feeds).where(feeds.c.url == feed.url)).first()
+            if row is not None:
+                return to_model(Feed, row), False
+            values = values_of(feed, feeds) | {"created_at": utcnow()}
+            new_id = conn.execute(feeds.insert().values(**values)).inserted_primary_key[0]
+            return to_model(Feed, conn.execute(select(feeds).where(feeds.c.id == new_id)).one()), True
+
+    def save_feed(self, feed: Feed, *, pending: list[tuple[str, Entry]] | None = None,
+                  lease: float = 0.0) -> list[int]:
+        """Save a feed's state and release its lease; with `pending`, record those entries to
+        ingest in the same transaction (pending entries, below). Returns the new pending ids."""
+        if feed.id is None:
+            raise StoreError("store: save_feed needs a stored feed")
+        with self.write() as conn:
+            conn.execute(feeds.update().where(feeds.c.id == feed.id)
+                         .values(**values_of(feed, feeds), leased_until=None))
+            return self.add_pending_entries(conn, feed.id, pending, lease=lease) if pending else []
+
+    def get_feed(self, feed_id: int) -> Feed:
+        with self.read() as conn:
+            row = conn.execute(select(feeds).where(feeds.c.id == feed_id)).first()
+        if row is None:
+            raise NotFound(f"store: no feed {feed_id}")
+        return to_model(Feed, row)
+
+    def list_feeds(self, *, due_before: datetime | None = None) -> list[Feed]:
+        q = select(feeds).order_by(feeds.c.id)
+        if due_before is not None:
+            q = q.where(sa.or_(feeds.c.next_check_at.is_(None), feeds.c.next_check_at <= due_before))
+        with self.read() as conn:
+            return [to_model(Feed, r) for r in conn.execute(q)]
+
+    def feed_article_counts(self) -> dict[int, int]:
+        q = select(articles.c.feed_id, func.count()).where(articles.c.feed_id.is_not(None)).group_by(articles.c.feed_id)
+        with self.read() as conn:
+            return {fid: n for fid, n in conn.execute(q)}
+
 
     # -- feed leases ---------------------------------------------------------------
     def due_feeds(self, now: datetime | None = None, *, limit: int = 1000) -> list[Feed]:
@@ -80,7 +137,7 @@ class ServiceMixin:
                                  sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until <= now))
              .order_by(func.coalesce(feeds.c.next_check_at, feeds.c.created_at), feeds.c.id).limit(limit))
         with self.read() as conn:
-            return [Feed(**{k: v for k, v in r._mapping.items() if k in Feed.__dataclass_fields__})
+            return [to_model(Feed, r)
                     for r in conn.execute(q)]
 
     def lease_feed(self, feed_id: int, seconds: float, now: datetime | None = None) -> bool:
@@ -91,10 +148,6 @@ class ServiceMixin:
                 feeds.c.id == feed_id, sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until <= now))
                 .values(leased_until=now + timedelta(seconds=seconds)))
             return done.rowcount == 1
-
-    def release_feed(self, feed_id: int) -> None:
-        with self.write() as conn:
-            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(leased_until=None))
 
     # -- pending entries -----------------------------------------------------------
     def add_pending_entries(self, conn: Connection, feed_id: int, items: list[tuple[str, Entry]], *,
@@ -114,15 +167,6 @@ class ServiceMixin:
             ids += conn.execute(select(pending_entries.c.id)
                                 .where(pending_entries.c.url.in_(urls[start:start + 500]))).scalars()
         return sorted(ids)
-
-    def pending_entry_ids(self, *, feed_id: int | None = None, limit: int | None = None) -> list[int]:
-        q = select(pending_entries.c.id).order_by(pending_entries.c.id)
-        if feed_id is not None:
-            q = q.where(pending_entries.c.feed_id == feed_id)
-        if limit:
-            q = q.limit(limit)
-        with self.read() as conn:
-            return list(conn.execute(q).scalars())
 
     def lease_stale_pending(self, seconds: float, *, limit: int | None = 500, now: datetime | None = None,
                             take_leased: bool = False) -> list[int]:
@@ -168,56 +212,3 @@ class ServiceMixin:
         with self.read() as conn:
             return conn.execute(select(func.count()).select_from(pending_entries)).scalar_one()
 
-    # -- stage errors and heartbeats -------------------------------------------------
-    def record_stage_error(self, stage: str, message: str) -> None:
-        now = utcnow()
-        with self.write() as conn:
-            done = conn.execute(stage_errors.update().where(stage_errors.c.stage == stage)
-                                .values(message=message[:2000], at=now, count=stage_errors.c.count + 1))
-            if done.rowcount == 0:
-                conn.execute(self._insert(stage_errors).values(stage=stage, message=message[:2000], at=now, count=1)
-                             .on_conflict_do_nothing(index_elements=["stage"]))
-
-    def stage_errors(self) -> list[StageError]:
-        with self.read() as conn:
-            return [StageError(r.stage, r.message, r.at, r.count)
-                    for r in conn.execute(select(stage_errors).order_by(stage_errors.c.stage))]
-
-    def beat(self, name: str, role: str, info: dict[str, Any] | None = None, *, started_at: datetime | None = None) -> None:
-        now = utcnow()
-        payload = json.dumps(info or {}, default=str)
-        with self.write() as conn:
-            done = conn.execute(heartbeats.update().where(heartbeats.c.name == name)
-                                .values(beat_at=now, role=role, info=payload))
-            if done.rowcount == 0:
-                conn.execute(self._insert(heartbeats).values(name=name, role=role, started_at=started_at or now,
-                                                             beat_at=now, info=payload)
-                             .on_conflict_do_nothing(index_elements=["name"]))
-
-    def heartbeats(self) -> list[Heartbeat]:
-        with self.read() as conn:
-            return [Heartbeat(r.name, r.role, r.started_at, r.beat_at, json.loads(r.info or "{}"))
-                    for r in conn.execute(select(heartbeats).order_by(heartbeats.c.role, heartbeats.c.name))]
-
-    def forget_heartbeats(self, older_than: datetime) -> None:
-        with self.write() as conn:
-            conn.execute(heartbeats.delete().where(heartbeats.c.beat_at < older_than))
-
-    # -- figures for /status ---------------------------------------------------------
-    def pipeline_counts(self, now: datetime | None = None) -> dict[str, int]:
-        now = now or utcnow()
-        hour = now - timedelta(hours=1)
-        q = select(
-            select(func.count()).select_from(feeds).where(
-                sa.or_(feeds.c.next_check_at.is_(None), feeds.c.next_check_at <= now)).scalar_subquery()
-            .label("due_feeds"),
-            select(func.count()).select_from(feeds).where(feeds.c.leased_until > now).scalar_subquery()
-            .label("feeds_in_progress"),
-            select(func.count()).select_from(pending_entries).scalar_subquery().label("pending_entries"),
-            select(func.count()).select_from(articles).where(articles.c.created_at >= hour).scalar_subquery()
-            .label("articles_last_hour"),
-            select(func.count()).select_from(articles).where(articles.c.story_id.is_(None)).scalar_subquery()
-            .label("unclustered_articles"),
-        )
-        with self.read() as conn:
-            return dict(conn.execute(q).one()._mapping)

@@ -1,0 +1,161 @@
+"""Store methods for stories and the clustering log (mixed into Store).
+
+Clustering decisions are taken inside :meth:`StoriesMixin.cluster_section`, one at a time
+across threads, processes and hosts; each is written to ``cluster_events``, which other
+workers replay (tasks/stories.py). A story's counts and times are derived from its articles,
+never incremented; a story that changes is marked dirty so its insights are rebuilt.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import NotFound
+from ..models import Article, Story, utcnow
+from .rows import to_model, values_of
+from .schema import (article_related, articles, cluster_events, locks, sources, stories, story_insights,
+                     story_tags)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from contextlib import AbstractContextManager
+
+__all__ = ["StoriesMixin", "ClusterSection"]
+
+
+class StoriesMixin:
+    if TYPE_CHECKING:  # provided by Store
+        def write(self) -> "AbstractContextManager[Connection]": ...
+        def read(self) -> "AbstractContextManager[Connection]": ...
+        def _article_select(self) -> sa.Select: ...
+        @staticmethod
+        def mark_dirty(conn: Connection, story_ids: Iterable[int], now: datetime | None = None) -> None: ...
+
+    # -- stories ---------------------------------------------------------
+    def add_story(self, story: Story) -> Story:
+        with self.write() as conn:
+            values = values_of(story, stories) | {"created_at": utcnow()}
+            new_id = conn.execute(stories.insert().values(**values)).inserted_primary_key[0]
+        return self.get_story(new_id)
+
+    def get_story(self, story_id: int) -> Story:
+        with self.read() as conn:
+            row = conn.execute(select(stories).where(stories.c.id == story_id)).first()
+        if row is None:
+            raise NotFound(f"store: no story {story_id}")
+        return to_model(Story, row)
+
+    def list_stories(self, *, limit: int = 30, offset: int = 0, min_sources: int = 1) -> list[Story]:
+        q = (select(stories).where(stories.c.merged_into.is_(None), stories.c.article_count > 0,
+                                   stories.c.source_count >= min_sources)
+             .order_by(stories.c.last_seen_at.desc(), stories.c.id.desc()).limit(limit).offset(offset))
+        with self.read() as conn:
+            return [to_model(Story, r) for r in conn.execute(q)]
+
+    def count_stories(self) -> int:
+        q = select(func.count()).select_from(stories).where(stories.c.merged_into.is_(None),
+                                                            stories.c.article_count > 0)
+        with self.read() as conn:
+            return conn.execute(q).scalar_one()
+
+    # -- clustering: a serialised section and its log ---------------------
+    @contextmanager
+    def cluster_section(self) -> Iterator["ClusterSection"]:
+        """A write transaction holding the cluster lock: one clustering decision at a time,
+        across threads, processes and hosts (SQLite write lock / PostgreSQL row lock)."""
+        with self.write() as conn:
+            if conn.execute(locks.update().where(locks.c.name == "cluster").values(n=locks.c.n + 1)).rowcount == 0:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(locks.insert().values(name="cluster", n=1))
+                except IntegrityError:
+                    pass
+                conn.execute(locks.update().where(locks.c.name == "cluster").values(n=locks.c.n + 1))
+            yield ClusterSection(self, conn)
+
+
+class ClusterSection:
+    """What a clustering worker may do while it holds the cluster lock."""
+
+    def __init__(self, store: Any, conn: Connection):
+        self.store, self.conn = store, conn
+
+    def events_since(self, seq: int, *, published_after: datetime | None = None) -> list[Any]:
+        """Decisions logged after `seq`, in order, joined with their article's fields."""
+        q = (select(cluster_events, articles.c.title, articles.c.text, articles.c.published_at,
+                    articles.c.fetched_at, articles.c.language, sources.c.name.label("source_name"))
+             .select_from(cluster_events.outerjoin(articles, articles.c.id == cluster_events.c.article_id)
+                          .outerjoin(sources, sources.c.id == articles.c.source_id))
+             .where(cluster_events.c.seq > seq).order_by(cluster_events.c.seq))
+        if published_after is not None:
+            q = q.where(sa.or_(cluster_events.c.kind != "assign", articles.c.published_at >= published_after))
+        return list(self.conn.execute(q))
+
+    def article(self, article_id: int) -> Article:
+        row = self.conn.execute(self.store._article_select().where(articles.c.id == article_id)).first()
+        if row is None:
+            raise NotFound(f"store: no article {article_id}")
+        return to_model(Article, row)
+
+    def new_story(self, title: str, when: datetime) -> int:
+        return self.conn.execute(stories.insert().values(
+            title=title[:1000], first_seen_at=when, last_seen_at=when, article_count=0, source_count=0,
+            created_at=utcnow())).inserted_primary_key[0]
+
+    def _log(self, **values: Any) -> int:
+        return self.conn.execute(cluster_events.insert().values(created_at=utcnow(), **values)
+                                 ).inserted_primary_key[0]
+
+    def assign(self, article_id: int, story_id: int, duplicate_of: int | None) -> int:
+        self.conn.execute(articles.update().where(articles.c.id == article_id)
+                          .values(story_id=story_id, duplicate_of=duplicate_of))
+        return self._log(kind="assign", article_id=article_id, story_id=story_id, duplicate_of=duplicate_of)
+
+    def merge(self, absorbed: int, into: int) -> int:
+        self.conn.execute(articles.update().where(articles.c.story_id == absorbed).values(story_id=into))
+        self.conn.execute(stories.update().where(stories.c.id == absorbed)
+                          .values(merged_into=into, article_count=0, source_count=0))
+        self.conn.execute(stories.update().where(stories.c.merged_into == absorbed).values(merged_into=into))
+        # the absorbed story keeps no insights of its own; the story it joined is rebuilt
+        self.conn.execute(story_insights.delete().where(story_insights.c.story_id == absorbed))
+        self.conn.execute(story_tags.delete().where(story_tags.c.story_id == absorbed))
+        self.conn.execute(stories.update().where(stories.c.id == absorbed).values(dirty_since=None, touched_at=None))
+        return self._log(kind="merge", story_id=absorbed, into_story_id=into)
+
+    def mark_dirty(self, story_ids: Iterable[int]) -> None:
+        """These stories changed in this decision: their insights are due for a rebuild."""
+        self.store.mark_dirty(self.conn, story_ids)
+
+    def refresh_story(self, story_id: int, title: str | None = None) -> None:
+        """Recompute a story's counts and times from its articles (derived, never incremented)."""
+        when = func.coalesce(articles.c.published_at, articles.c.fetched_at)
+        row = self.conn.execute(
+            select(func.count(), func.count(sa.distinct(articles.c.source_id)), func.min(when), func.max(when))
+            .where(articles.c.story_id == story_id)).one()
+        values: dict[str, Any] = dict(article_count=row[0], source_count=row[1], first_seen_at=row[2],
+                                      last_seen_at=row[3])
+        if title:
+            values["title"] = title[:1000]
+        self.conn.execute(stories.update().where(stories.c.id == story_id).values(**values))
+
+    def set_related(self, article_id: int, related: list[tuple[int, float]], *, keep: int = 8) -> None:
+        """Record neighbours both ways, keeping each article's best `keep`."""
+        for other, score in related:
+            for a, b in ((article_id, other), (other, article_id)):
+                self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
+                                                                 article_related.c.related_id == b))
+                self.conn.execute(article_related.insert().values(article_id=a, related_id=b, score=float(score)))
+        touched = {article_id, *(o for o, _ in related)}
+        for a in touched:
+            extra = select(article_related.c.related_id).where(article_related.c.article_id == a).order_by(
+                article_related.c.score.desc()).offset(keep)
+            ids = list(self.conn.execute(extra).scalars())
+            if ids:
+                self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
+                                                                 article_related.c.related_id.in_(ids)))
