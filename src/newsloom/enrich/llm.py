@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 
+from ..errors import FetchError
+from ..ingest.http import post_json
+
 __all__ = ["LLMClient", "validate_citations", "cited", "format_passages", "NOT_FOUND"]
 
 log = logging.getLogger("newsloom.enrich.llm")
@@ -104,12 +107,9 @@ class LLMClient:
             "max_tokens": self.max_tokens,
         }
         try:
-            with httpx.Client(timeout=self.timeout, transport=self._transport,
-                              follow_redirects=False) as client:
-                resp = client.post(self.url, json=payload, headers=headers)
-            resp.raise_for_status()
-            content = resp.json()["choices"][0]["message"]["content"]
-        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+            reply = post_json(self.url, payload, headers=headers, timeout=self.timeout, transport=self._transport)
+            content = reply["choices"][0]["message"]["content"]      # type: ignore[index]
+        except (FetchError, KeyError, IndexError, TypeError) as exc:
             log.warning("llm: request failed, using the extractive result",
                         extra={"url": self.url, "error": type(exc).__name__})
             return None

@@ -50,7 +50,7 @@ import httpx
 from newsloom.errors import FetchError
 
 __all__ = [
-    "FetchResult", "FetchPolicy", "Fetcher", "check_url_allowed",
+    "FetchResult", "FetchPolicy", "Fetcher", "check_url_allowed", "post_json",
     "parse_retry_after", "parse_max_age", "DEFAULT_ACCEPT", "DEFAULT_USER_AGENT",
 ]
 
@@ -469,3 +469,30 @@ class Fetcher:
             ), ""
         finally:
             await response.aclose()
+
+
+# -- calls to services the operator configured (the optional LLM) ---------------------------
+def post_json(url: str, payload: dict, *, headers: dict[str, str] | None = None, timeout: float = 30.0,
+              max_bytes: int = 2_000_000, transport: httpx.BaseTransport | None = None) -> object:
+    """POST a JSON document and return the decoded JSON reply, or raise :class:`FetchError`.
+
+    For endpoints the operator configured (e.g. ``NEWSLOOM_LLM_URL``, often on this machine),
+    so no address guard; still bounded: `timeout` on connecting and on each read, no redirects, no proxies from
+    the environment, a byte cap on the reply.
+    """
+    try:
+        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False, trust_env=False) as client:
+            with client.stream("POST", url, json=payload, headers=headers or {}) as resp:
+                if resp.status_code >= 400:
+                    raise FetchError(f"fetch: {_short(url)} answered HTTP {resp.status_code}", status=resp.status_code)
+                body = bytearray()
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise FetchError(f"fetch: {_short(url)} sent more than {max_bytes} bytes", code="too_large")
+        return httpx.Response(200, content=bytes(body)).json()
+    except httpx.HTTPError as exc:
+        raise FetchError(f"fetch: {_short(url)}: {_reason(exc)}") from None
+    except ValueError:
+        raise FetchError(f"fetch: {_short(url)} did not answer JSON", code="parse") from None
+
