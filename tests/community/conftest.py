@@ -116,6 +116,6 @@ def make_story(store, title: str, *, sources=("Harbor Gazette",), tags=(), hours
         src = store.upsert_source(name)
         art, _ = store.add_article(Article(url=f"https://{i}.example/{story.id}/{n}", title=f"{title} ({name})",
                                            source_id=src.id, published_at=when, text=f"{title}.", story_id=story.id))
-        for tag in tags:
-            store.tag_article(art.id, Tag(name=tag, slug=tag.lower()))
+    for tag in tags:
+        store.tag_story(story.id, Tag(name=tag, slug=tag.lower()))
     return story

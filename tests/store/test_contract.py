@@ -137,9 +137,9 @@ def test_stories_tags_users_comments(store):
     store.update_article(art.id, story_id=story.id)
     assert store.get_article(art.id).story_id == story.id
     assert [s.title for s in store.list_stories()] == ["Harbour strike"]
-    store.tag_article(art.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
-    store.tag_article(art.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
-    assert [t.name for t in store.article_tags(art.id)] == ["PrisonerSwap"]
+    store.tag_story(story.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
+    store.tag_story(story.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
+    assert [t.tag.name for t in store.story_hashtags(story.id)] == ["PrisonerSwap"]
     user = store.create_user("ada", "x")
     with pytest.raises(StoreError) as taken:
         store.create_user("Ada", "y")

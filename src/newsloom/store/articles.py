@@ -1,4 +1,5 @@
-"""Store methods for articles, their hashtags and related articles (mixed into Store).
+"""Store methods for articles and related articles (mixed into Store). Hashtags belong to
+stories (store/insights.py).
 
 Every write is one transaction: an article is stored whole or not at all, and unique keys
 (canonical URL; source + GUID) make every write idempotent.
@@ -14,9 +15,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, StoreError
-from ..models import Article, Tag, utcnow
+from ..models import Article, utcnow
 from .rows import to_model, values_of
-from .schema import article_related, article_tags, articles, sources, tags
+from .schema import article_related, articles, sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
@@ -150,34 +151,3 @@ class ArticlesMixin:
             q = q.limit(limit)
         with self.read() as conn:
             return list(conn.execute(q).scalars())
-
-    # -- tags ------------------------------------------------------------
-    def tag_article(self, article_id: int, tag: Tag, score: float = 0.0) -> Tag:
-        return self.set_article_tags(article_id, [(tag, score)], replace=False)[0]
-
-    def set_article_tags(self, article_id: int, scored: list[tuple[Tag, float]], *,
-                         replace: bool = True) -> list[Tag]:
-        """Attach tags (created on first use) to an article in one transaction;
-        with replace=True the article's other tags are removed."""
-        out = []
-        # Tags are created in slug order with ON CONFLICT DO NOTHING: concurrent writers
-        # take the unique-index locks in the same order and never deadlock.
-        ordered = sorted({t.slug: (t, score) for t, score in scored}.values(), key=lambda ts: ts[0].slug)
-        with self.write() as conn:
-            if replace:
-                conn.execute(article_tags.delete().where(article_tags.c.article_id == article_id))
-            for tag, score in ordered:
-                conn.execute(self._insert(tags).values(slug=tag.slug, name=tag.name, kind=tag.kind)
-                             .on_conflict_do_nothing(index_elements=["slug"]))
-                tag_id = conn.execute(select(tags.c.id).where(tags.c.slug == tag.slug)).scalar_one()
-                conn.execute(self._insert(article_tags).values(article_id=article_id, tag_id=tag_id, score=score)
-                             .on_conflict_do_nothing(index_elements=["article_id", "tag_id"]))
-                out.append(Tag(name=tag.name, slug=tag.slug, kind=tag.kind, id=tag_id))
-        return out
-
-    def article_tags(self, article_id: int) -> list[Tag]:
-        q = (select(tags).join(article_tags, article_tags.c.tag_id == tags.c.id)
-             .where(article_tags.c.article_id == article_id).order_by(article_tags.c.score.desc(), tags.c.slug))
-        with self.read() as conn:
-            return [to_model(Tag, r) for r in conn.execute(q)]
-

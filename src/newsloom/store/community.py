@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, StoreError
 from ..models import Story, User, utcnow
-from .schema import (api_tokens, article_tags, articles, comment_reports, comments, follows, rate_events, sessions,
-                     sources, stories, tags, users)
+from .schema import (api_tokens, articles, comment_reports, comments, follows, rate_events, sessions,
+                     sources, stories, tags, users, story_tags)
 
 if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
@@ -542,9 +542,8 @@ class CommunityMixin:
                     matches.setdefault(sid, []).append(("source", src))
             if followed["tag"]:
                 for sid, tag_id in conn.execute(
-                        select(articles.c.story_id, article_tags.c.tag_id).distinct()
-                        .select_from(article_tags.join(articles, articles.c.id == article_tags.c.article_id))
-                        .where(article_tags.c.tag_id.in_(followed["tag"]), articles.c.story_id.is_not(None))):
+                        select(story_tags.c.story_id, story_tags.c.tag_id)
+                        .where(story_tags.c.tag_id.in_(followed["tag"]))):
                     matches.setdefault(sid, []).append(("tag", tag_id))
             if not matches:
                 return []

@@ -10,7 +10,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Int
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "sources", "feeds", "articles", "stories", "article_related", "cluster_events", "locks",
-           "tags", "article_tags", "users", "comments"]
+           "tags", "users", "comments"]
 
 
 class UTCDateTime(TypeDecorator):
@@ -133,13 +133,6 @@ tags = Table(
     Column("kind", String(32), nullable=False, default="keyphrase"),
 )
 
-article_tags = Table(
-    "article_tags", metadata,
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    Column("score", Float, nullable=False, default=0.0),
-)
-
 users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True),
@@ -167,10 +160,9 @@ Index("ix_comments_story_id", comments.c.story_id)
 # -- search (migration 0004) ---------------------------------------------------
 # The full-text index itself is backend-specific and lives outside this metadata: on
 # SQLite the FTS5 table `articles_fts` (kept in step by triggers), on PostgreSQL the GIN
-# expression index `ix_articles_search`; store/search.py queries both. These two plain
-# indexes serve the publisher and hashtag pages.
+# expression index `ix_articles_search`; store/search.py queries both. This plain index
+# serves the publisher pages.
 Index("ix_articles_source_id", articles.c.source_id)
-Index("ix_article_tags_tag_id", article_tags.c.tag_id)
 
 # -- community (migration 0003): accounts, comments, moderation, follows, rate limits --------
 from sqlalchemy import func  # noqa: E402  (kept with the tables that need it)

@@ -11,8 +11,8 @@ What a story gets (all offline; each cites its publisher):
 
 Every row is stamped with :data:`INSIGHTS_VERSION`; a release that changes how insights are
 built bumps it, and ``newsloom rebuild-insights`` (or the scheduler, on start) rebuilds what
-an older version made. An article gets its hashtags (in its story's context) and a summary
-right after it is clustered (:func:`enrich_article`).
+an older version made. An article gets its summary right after it is clustered
+(:func:`enrich_article`); its hashtags are its story's.
 
 The one exception to "pages only read" is :func:`ask_story`: a reader's question is answered
 from the story's stored articles on request, read-only, the LLM bounded by a timeout.
@@ -27,7 +27,7 @@ from typing import Any
 
 from ..enrich.charts import story_charts
 from ..enrich.compare import Claim, Disagreement, disagreements
-from ..enrich.hashtags import Hashtag, hashtags, story_hashtags
+from ..enrich.hashtags import story_hashtags
 from ..enrich.llm import LLMClient
 from ..enrich.qa import Answer, answer
 from ..enrich.summarize import Cited, story_brief, summarize
@@ -44,13 +44,23 @@ log = logging.getLogger("newsloom.insights")
 # Bump when the way insights, hashtags or summaries are built changes: stored rows made by
 # another version are rebuilt by `newsloom rebuild-insights` and by the scheduler on start.
 INSIGHTS_VERSION = 1
-TAG_CONTEXT = 30            # story articles consulted when tagging one article
 STORY_ARTICLES = 500        # articles a story's insights are built from (newest first)
+
+
+@dataclass(frozen=True)
+class StoredHashtag:
+    """A story hashtag as stored (story_tags): the slug is the stored one, the link target."""
+
+    tag: str
+    slug: str
+    kind: str
+    score: float = 0.0
+    phrase: str = ""
 
 
 @dataclass
 class StoryInsights:
-    hashtags: list[Hashtag]
+    hashtags: list[StoredHashtag]
     brief: list[Cited]
     timeline: list[Event]
     disagreements: list[Disagreement]
@@ -110,13 +120,8 @@ def build_story_insights(store: Store, story_id: int, settings: Settings | None 
 
 
 def enrich_article(store: Store, article_id: int) -> None:
-    """An article's own hashtags (in its story's context) and summary, stored."""
+    """An article's summary, stored. (Its hashtags are its story's: story_tags.)"""
     article = store.get_article(article_id)
-    # The story's newest articles are context enough (spellings, kinds) and keep the cost
-    # per article bounded however large the story grows.
-    story = store.list_articles(story_id=article.story_id, limit=TAG_CONTEXT) if article.story_id else None
-    found = hashtags(article, story_articles=story)
-    store.set_article_tags(article.id, [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score) for h in found])
     store.save_article_summary(article.id, summarize(article, n=3), version=INSIGHTS_VERSION)
 
 
@@ -127,7 +132,7 @@ def read_story_insights(store: Store, story_id: int) -> StoryInsights | None:
     if row is None:
         return None
     data = row.data
-    tags = [Hashtag(tag=t.tag.name, kind=t.tag.kind, score=t.score, phrase=t.phrase or "")
+    tags = [StoredHashtag(tag=t.tag.name, slug=t.tag.slug, kind=t.tag.kind, score=t.score, phrase=t.phrase or "")
             for t in store.story_hashtags(story_id)]
     brief = [Cited(**{**c, "published": parse_utc(c.get("published"))}) for c in data.get("brief", [])]
     events = [Event(**{**e, "date": date.fromisoformat(e["date"]),

@@ -93,7 +93,7 @@ class StoryEngine:
 def cluster_articles(store: Store, article_ids: Iterable[int] | None = None,
                      engine: StoryEngine | None = None, *, limit: int | None = None) -> int:
     """Cluster the given articles (default: every article without a story, oldest first,
-    at most `limit`), then give each its hashtags and summary. Returns how many were placed."""
+    at most `limit`), then give each its summary. Returns how many were placed."""
     from .insights import enrich_article
 
     engine = engine or StoryEngine(store)
@@ -102,5 +102,5 @@ def cluster_articles(store: Store, article_ids: Iterable[int] | None = None,
     for article_id in ids:
         if engine.cluster(article_id):
             done += 1
-            enrich_article(store, article_id)     # hashtags need the story: after clustering
+            enrich_article(store, article_id)
     return done

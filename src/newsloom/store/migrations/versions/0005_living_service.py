@@ -5,8 +5,10 @@ the pipeline fills (stamped with the version of the pipeline that built them). P
 entries make the fan-out from a feed to its articles durable; leases keep one refresh of a
 feed at a time; stage errors and heartbeats feed ``newsloom status``.
 
-Columns are added with plain ALTER TABLE ... ADD COLUMN (no batch rebuild), so the SQLite
-FTS triggers on ``articles`` are untouched.
+Hashtags belong to stories now (``story_tags``, one source of truth for every page and the
+API): the per-article ``article_tags`` table is dropped. Columns are added with plain
+ALTER TABLE ... ADD COLUMN (no batch rebuild), so the SQLite FTS triggers on ``articles``
+are untouched.
 
 Revision ID: 0005
 Revises: 0004
@@ -79,6 +81,8 @@ def upgrade() -> None:
         sa.Column('count', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('stage'),
     )
+    op.drop_index('ix_article_tags_tag_id', table_name='article_tags')
+    op.drop_table('article_tags')
     op.create_table(
         'heartbeats',
         sa.Column('name', sa.String(length=200), nullable=False),
@@ -92,6 +96,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('heartbeats')
+    op.create_table(
+        'article_tags',
+        sa.Column('article_id', sa.Integer(), nullable=False),
+        sa.Column('tag_id', sa.Integer(), nullable=False),
+        sa.Column('score', sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['tag_id'], ['tags.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('article_id', 'tag_id'),
+    )
+    op.create_index('ix_article_tags_tag_id', 'article_tags', ['tag_id'])
     op.drop_table('stage_errors')
     op.drop_table('article_summaries')
     op.drop_index('ix_story_tags_tag_id', table_name='story_tags')
