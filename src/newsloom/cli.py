@@ -199,14 +199,15 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int, with_s
 @click.pass_obj
 def rebuild_insights(obj: Context, rebuild_all: bool) -> None:
     """Rebuild stored story insights, hashtags and article summaries (e.g. after an upgrade)."""
-    from .tasks.insights import INSIGHTS_VERSION, enrich_article
+    from .tasks.insights import INSIGHTS_VERSION, summarize_articles
     from .tasks.pipeline import build_insights
 
     store = obj.store
     articles = store.stale_summary_article_ids(-1 if rebuild_all else INSIGHTS_VERSION)
-    with click.progressbar(articles, label="articles", file=sys.stderr) as bar:
-        for article_id in bar:
-            enrich_article(store, article_id)
+    with click.progressbar(length=len(articles), label="articles", file=sys.stderr) as bar:
+        for start in range(0, len(articles), 100):
+            summarize_articles(store, articles[start:start + 100])
+            bar.update(len(articles[start:start + 100]))
     story_ids = (store.stale_insight_story_ids(-1) if rebuild_all
                  else store.stale_insight_story_ids(INSIGHTS_VERSION))
     built = errors = 0
@@ -445,6 +446,47 @@ def settings_cmd(obj: Context, markdown: bool) -> None:
         return
     for name, value in obj.settings.as_dict().items():
         click.echo(f"{name} = {value!r}")
+
+
+@main.command()
+@click.option("-c", "--concurrency", type=click.IntRange(1, 256), default=None,
+              help="Pool processes running tasks (default: the number of CPUs).")
+@click.option("-Q", "--queues", multiple=True, metavar="NAMES",
+              help="Queues to consume, comma-separated or repeated: feeds, entries, cluster, insights "
+                   "(default: all).")
+@click.pass_obj
+def worker(obj: Context, concurrency: int | None, queues: tuple[str, ...]) -> None:
+    """Run pipeline tasks from the broker (scaled-out deployment, with `newsloom scheduler`).
+
+    A Celery worker with a prefork pool: extraction and clustering are CPU-bound, so each
+    task process has its own interpreter, store connection and story engine. Tasks are
+    acknowledged after they ran; a worker killed mid-task loses nothing (docs/scaling.md)."""
+    from .tasks.queue import run_worker
+
+    try:
+        run_worker(obj.settings, concurrency=concurrency, queues=queues)
+    except NewsloomError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.pass_obj
+def scheduler(obj: Context) -> None:
+    """Enqueue due work for `newsloom worker` every NEWSLOOM_SCHEDULER_TICK seconds: due
+    feeds, entries a dead worker left, clustering, stories whose burst is over. Run one;
+    stops on SIGTERM or Ctrl-C."""
+    import logging
+
+    from .tasks.queue import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        ticks = run_scheduler(obj.settings, on_start=lambda name: click.echo(
+            f"scheduler {name}: ticking every {obj.settings.scheduler_tick:g} s", err=True))
+    except NewsloomError as exc:
+        _fail(exc)
+    click.echo(f"scheduler stopped after {ticks} ticks", err=True)
 
 
 @main.command("demo-eval-set")

@@ -60,7 +60,8 @@ OPTIONS: tuple[Option, ...] = (
            "CIDRs that may be fetched although private or loopback (e.g. `127.0.0.1/32`). "
            "Empty: only public addresses."),
     Option("fetch_full_text", bool, True, "Fetch each new entry's page and extract its full text."),
-    Option("refresh_interval", int, 30, "Minutes between checks of a healthy feed.", minimum=1),
+    Option("refresh_interval", float, 30.0, "Minutes between checks of a healthy feed (fractions allowed: "
+           "`0.5` is 30 seconds).", minimum=0.01),
     Option("refresh_max_interval", int, 1440, "Longest wait, in minutes, between checks (also the backoff cap).",
            minimum=1),
     Option("scheduler_tick", float, 15.0, "Seconds between two looks at the due feeds by the scheduler "
@@ -79,6 +80,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("qa_timeout", float, 10.0, "Seconds a question on a story page may wait for the LLM.", minimum=0.1),
     Option("demo_port", int, 8001, "Port of the demo newsroom's local HTTP server (`newsloom demo`).", minimum=1),
     Option("page_size", int, 30, "Items per page on lists and API responses.", minimum=1),
+    Option("page_cache_seconds", float, 5.0, "Seconds an anonymous reader's page or API response may be served "
+           "from the web process's memory (a write through that process empties it at once). 0 turns it off.",
+           minimum=0.0),
     Option("llm_url", str, "", "Base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM) that rewrites "
            "briefs and answers from the retrieved passages. Empty: extractive only (the default, fully offline)."),
     Option("llm_model", str, "llama3.2", "Model name sent to the LLM server."),

@@ -47,12 +47,12 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client):
 def test_signup_errors_rerender_the_form_with_400(client):
     signup(client, "carol")
     client.cookies.clear()
-    cases = [("ab", PASSWORD, "3 to 32 characters"), ("bad name!", PASSWORD, "3 to 32 characters"),
-             ("x" * 33, PASSWORD, "3 to 32 characters"), ("dave", "short", "at least 10 characters"),
-             ("Carol", PASSWORD, "That username is taken.")]
-    for username, password, message in cases:
+    cases = [("ab", PASSWORD, "3 to 32 characters", 400), ("bad name!", PASSWORD, "3 to 32 characters", 400),
+             ("x" * 33, PASSWORD, "3 to 32 characters", 400), ("dave", "short", "at least 10 characters", 400),
+             ("Carol", PASSWORD, "That username is taken.", 409)]          # a conflict: 409
+    for username, password, message, status in cases:
         r = signup(client, username, password)
-        assert r.status_code == 400 and message in r.text, (username, r.text[:200])
+        assert r.status_code == status and message in r.text, (username, r.text[:200])
         assert "<form" in r.text and "Traceback" not in r.text
     r = signup(client, "erin", password2="something else entirely")
     assert r.status_code == 400 and "The two passwords differ." in r.text

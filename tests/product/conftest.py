@@ -64,6 +64,8 @@ def demo_client(newsroom):
 
 @pytest.fixture
 def client(settings, store):
-    """A client over conftest's (empty, per-test) store, for tests that write."""
-    with TestClient(create_app(settings.replace(base_url=BASE_URL), store)) as c:
+    """A client over conftest's (empty, per-test) store, for tests that write. They write to
+    the store directly, not through the app, so the anonymous page cache is off: every GET
+    sees the last write."""
+    with TestClient(create_app(settings.replace(base_url=BASE_URL, page_cache_seconds=0), store)) as c:
         yield c

@@ -14,6 +14,8 @@ from ..store import Store, open_store
 from . import errors
 from .api.comments import router as comments_api_router
 from .api.routes import router as api_router
+from .conditional import ConditionalGet
+from .probes import router as probes_router
 from .timefmt import relative_time
 from .web.accounts import router as accounts_router
 from .web.community import router as community_router
@@ -32,10 +34,14 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     templates = Jinja2Templates(directory=str(WEB / "templates"))
+    # Templates ship with the package: compile each once per process instead of checking
+    # every template file's mtime on every render (restart to pick up an edited template).
+    templates.env.auto_reload = False
     templates.env.filters["ago"] = relative_time
     templates.env.globals["version"] = __version__
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(probes_router)        # /healthz, /readyz
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(atom_router)          # before web_router: /stories/{id}.atom, /tags/{slug}.atom
     app.include_router(web_router)
@@ -46,6 +52,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(community_router)
     errors.install(app)
+    # ETag / Last-Modified / 304 on every page and API response, and the anonymous page cache.
+    app.add_middleware(ConditionalGet, cache_seconds=settings.page_cache_seconds)
     return app
 
 

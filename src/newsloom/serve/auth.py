@@ -128,6 +128,7 @@ class Viewer:
     secret_key: str
     anon_token: str | None = None      # value of the newsloom_csrf cookie
     new_anon_token: bool = False       # minted during this request: the response must set it
+    csrf_used: bool = False            # the page embeds this reader's token: never share it (serve/conditional.py)
 
     @property
     def user(self) -> User | None:
@@ -139,6 +140,7 @@ class Viewer:
 
     @property
     def csrf_token(self) -> str:
+        self.csrf_used = True
         if self.session is not None:
             return self.session.csrf_token
         if not self.anon_token:

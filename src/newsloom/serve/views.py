@@ -1,5 +1,5 @@
 """View data shared by the pages and the API: a story with its coverage, an article with
-its related articles. Reads only."""
+its related articles, a publisher with its feeds' health. Reads only."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 from ..models import Article
 from ..store import Store
+from .health import feed_health
+
+__all__ = ["story_view", "article_view", "source_view"]
 
 
 def _coverage(store: Store, story_id: int) -> list[Article]:
@@ -41,3 +44,17 @@ def article_view(store: Store, article_id: int, *, limit: int = 8) -> dict[str, 
     return {"article": article, "paragraphs": paragraphs, "story": story, "original": original,
             "copies": store.duplicates_of([article.id]).get(article.id, []), "related": related,
             "same_story_ids": {a.id for a in same_story}}
+
+
+def source_view(store: Store, source_id: int, *, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    """A publisher with its feeds' health, latest articles and the stories it covered."""
+    source = store.get_source(source_id)
+    feeds = [row for row in feed_health(store) if row["source_id"] == source_id]
+    successes = [f["last_success_at"] for f in feeds if f["last_success_at"]]
+    health = {"feeds": len(feeds), "failing": sum(1 for f in feeds if f["last_error"]),
+              "healthy": sum(1 for f in feeds if f["healthy"]),
+              "last_success_at": max(successes) if successes else None}
+    return {"source": source, "feeds": feeds, "health": health,
+            "articles": store.list_articles(source_id=source_id, limit=limit, offset=offset),
+            "article_total": store.count_articles(source_id=source_id),
+            "stories": store.source_stories(source_id, limit=15)}

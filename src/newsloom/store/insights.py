@@ -164,11 +164,22 @@ class InsightsMixin:
             conn.execute(stories.update().where(stories.c.id == story_id).values(dirty_since=None, touched_at=None))
 
     # -- article summaries --------------------------------------------------------
-    def save_article_summary(self, article_id: int, sentences: list[str], *, version: int) -> None:
+    def save_article_summaries(self, items: list[tuple[int, list[str]]], *, version: int) -> None:
+        """Store (article id, sentences) pairs in one transaction, replacing older ones."""
+        if not items:
+            return
         with self.write() as conn:
-            conn.execute(article_summaries.delete().where(article_summaries.c.article_id == article_id))
-            conn.execute(article_summaries.insert().values(article_id=article_id, version=version,
-                                                           sentences=json.dumps(sentences)))
+            conn.execute(article_summaries.delete().where(article_summaries.c.article_id.in_([i for i, _ in items])))
+            conn.execute(article_summaries.insert(), [{"article_id": i, "version": version,
+                                                        "sentences": json.dumps(sentences)} for i, sentences in items])
+
+    def articles_without_summary(self, article_ids: list[int], *, version: int) -> set[int]:
+        if not article_ids:
+            return set()
+        with self.read() as conn:
+            done = set(conn.execute(select(article_summaries.c.article_id).where(
+                article_summaries.c.article_id.in_(article_ids), article_summaries.c.version == version)).scalars())
+        return set(article_ids) - done
 
     def article_summary(self, article_id: int) -> list[str]:
         with self.read() as conn:

@@ -145,17 +145,18 @@ class ClusterSection:
         self.conn.execute(stories.update().where(stories.c.id == story_id).values(**values))
 
     def set_related(self, article_id: int, related: list[tuple[int, float]], *, keep: int = 8) -> None:
-        """Record neighbours both ways, keeping each article's best `keep`."""
-        for other, score in related:
-            for a, b in ((article_id, other), (other, article_id)):
-                self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
-                                                                 article_related.c.related_id == b))
-                self.conn.execute(article_related.insert().values(article_id=a, related_id=b, score=float(score)))
-        touched = {article_id, *(o for o, _ in related)}
-        for a in touched:
-            extra = select(article_related.c.related_id).where(article_related.c.article_id == a).order_by(
-                article_related.c.score.desc()).offset(keep)
-            ids = list(self.conn.execute(extra).scalars())
-            if ids:
-                self.conn.execute(article_related.delete().where(article_related.c.article_id == a,
-                                                                 article_related.c.related_id.in_(ids)))
+        """Record neighbours both ways (one upsert of all pairs), then keep each touched
+        article's best `keep` (one DELETE): two statements however many neighbours."""
+        if not related:
+            return
+        rows = [{"article_id": a, "related_id": b, "score": float(score)}
+                for other, score in related for a, b in ((article_id, other), (other, article_id))]
+        upsert = self.store._insert(article_related)
+        self.conn.execute(upsert.on_conflict_do_update(index_elements=["article_id", "related_id"],
+                                                       set_={"score": upsert.excluded.score}), rows)
+        touched = sorted({article_id, *(o for o, _ in related)})
+        best = sa.alias(article_related, "best")
+        keepers = (select(best.c.related_id).where(best.c.article_id == article_related.c.article_id)
+                   .order_by(best.c.score.desc(), best.c.related_id).limit(keep))
+        self.conn.execute(article_related.delete().where(article_related.c.article_id.in_(touched),
+                                                         article_related.c.related_id.not_in(keepers)))

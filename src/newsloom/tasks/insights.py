@@ -11,8 +11,8 @@ What a story gets (all offline; each cites its publisher):
 
 Every row is stamped with :data:`INSIGHTS_VERSION`; a release that changes how insights are
 built bumps it, and ``newsloom rebuild-insights`` (or the scheduler, on start) rebuilds what
-an older version made. An article gets its summary right after it is clustered
-(:func:`enrich_article`); its hashtags are its story's.
+an older version made. An article's summary is built with its story's first rebuild after
+it arrived; its hashtags are its story's.
 
 The one exception to "pages only read" is :func:`ask_story`: a reader's question is answered
 from the story's stored articles on request, read-only, the LLM bounded by a timeout.
@@ -36,7 +36,7 @@ from ..models import Article, Tag, parse_utc
 from ..settings import Settings
 from ..store import Store
 
-__all__ = ["INSIGHTS_VERSION", "StoryInsights", "build_story_insights", "read_story_insights", "enrich_article",
+__all__ = ["INSIGHTS_VERSION", "StoryInsights", "build_story_insights", "read_story_insights", "summarize_articles",
            "ask_story", "llm_client"]
 
 log = logging.getLogger("newsloom.insights")
@@ -99,6 +99,7 @@ def build_story_insights(store: Store, story_id: int, settings: Settings | None 
         return False
     mark = store.story_dirty_mark(story_id)
     articles = _story_articles(store, story_id)
+    _summarize_new(store, articles)
     originals = [a for a in articles if a.duplicate_of is None]
     tags = story_hashtags(articles)
     brief = story_brief(articles)
@@ -119,10 +120,19 @@ def build_story_insights(store: Store, story_id: int, settings: Settings | None 
                                      hashtags=stored, dirty_mark=mark)
 
 
-def enrich_article(store: Store, article_id: int) -> None:
-    """An article's summary, stored. (Its hashtags are its story's: story_tags.)"""
-    article = store.get_article(article_id)
-    store.save_article_summary(article.id, summarize(article, n=3), version=INSIGHTS_VERSION)
+def _summarize_new(store: Store, articles: list[Article]) -> None:
+    """Summaries of the story's articles that have none from this version (an article's
+    summary is built once, with its story's first rebuild after it arrived)."""
+    missing = store.articles_without_summary([a.id for a in articles], version=INSIGHTS_VERSION)
+    if missing:
+        store.save_article_summaries([(a.id, summarize(a, n=3)) for a in articles if a.id in missing],
+                                     version=INSIGHTS_VERSION)
+
+
+def summarize_articles(store: Store, article_ids: list[int]) -> None:
+    """Summaries of these articles, built and stored (`newsloom rebuild-insights`)."""
+    store.save_article_summaries([(i, summarize(store.get_article(i), n=3)) for i in article_ids],
+                                 version=INSIGHTS_VERSION)
 
 
 # -- the read path ----------------------------------------------------------------------

@@ -7,15 +7,18 @@ orchestrates them; no page does any of this work.
   1. refresh_feed     Conditional GET of the feed (ETag / Last-Modified kept per feed). A
                       transport or HTTP error is recorded on the feed (last_error,
                       error_count, backoff in next_check_at honouring Retry-After) and ends
-                      this feed only. 304: nothing to parse. Otherwise parse the bytes (in a
-                      thread: a 10,000-item feed does not stall the other feeds) and record
-                      each entry not stored yet as *pending*, in the same transaction as the
-                      feed's new state: a crash leaves the old state or the whole set.
-  2. ingest_entry     Per pending entry, in parallel: fetch the page and extract full text
-                      and metadata (the feed's own content when the page fails); the page's
-                      rel=canonical is the identity, tracking parameters stripped. Sanitize,
-                      then store the article and drop the pending row in one transaction:
-                      a crash leaves whole articles or none, and a re-run adds nothing.
+                      this feed only. 304: nothing to parse. Otherwise parse the bytes and
+                      record each entry not stored yet as *pending*, in the same transaction
+                      as the feed's new state: a crash leaves the old state or the whole set.
+                      Parsing and the store work run in threads: a 10,000-item feed does not
+                      stall the event loop that the other feeds' refreshes share.
+  2. ingest_entry     Per pending entry: fetch the page and extract full text and metadata
+                      (the feed's own content when the page fails); the page's rel=canonical
+                      is the identity, tracking parameters stripped. Sanitize, then store the
+                      article and drop the pending row in one transaction: a crash leaves
+                      whole articles or none, and a re-run adds nothing. A feed's entries go
+                      a few at a time (ingest_entries: half the fetcher's connections), so
+                      a feed with thousands of new items never queues ahead of the others.
   3. cluster_pending  One consumer at a time (the store's cluster lock), oldest first:
                       wire-copy dedupe, online clustering, related articles; the stories it
                       touches are marked dirty; each article then gets its hashtags and summary.
@@ -52,8 +55,8 @@ from .insights import build_story_insights
 from .stories import StoryEngine, cluster_articles
 
 __all__ = ["RefreshReport", "SettleReport", "refresh", "refresh_feeds", "refresh_feed", "ingest_entry",
-           "cluster_pending", "build_insights", "settle", "select_feeds", "build_article", "entry_lease",
-           "fetch_policy", "content_hash"]
+           "ingest_entries", "ingest_workers", "cluster_pending", "build_insights", "settle", "select_feeds",
+           "build_article", "entry_lease", "fetch_policy", "content_hash"]
 
 log = logging.getLogger("newsloom.pipeline")
 HTML_TYPES = ("text/html", "application/xhtml")
@@ -124,6 +127,17 @@ def _record_failure(store: Store, settings: Settings, feed: Feed, exc: NewsloomE
     return RefreshReport(feed.id, feed.url, status="error", error=exc.message)
 
 
+def _unseen_entries(store: Store, feed: Feed, entries: list[Entry], now: datetime) -> list[tuple[str, Entry]]:
+    """(canonical URL, entry) of the entries not stored yet, oldest first ("first copy" means
+    first published)."""
+    fresh = []
+    for entry in sorted(entries, key=lambda e: e.published_at or now):
+        url = canonical_url(entry.link)
+        if not store.find_article(url=url, source_id=feed.source_id, guid=entry.guid):
+            fresh.append((url, entry))
+    return fresh
+
+
 async def refresh_feed(store: Store, fetcher: Fetcher, feed: Feed, settings: Settings) -> RefreshReport:
     """Step 1: fetch and parse one feed; record its new entries as pending (not yet ingested)."""
     now = utcnow()
@@ -142,24 +156,20 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: Feed, settings: Set
         except ParseError as exc:
             return _record_failure(store, settings, feed, exc, now, "parse")
         if feed.source_id is None:
-            feed.source_id = store.upsert_source(parsed.title or host_of(feed.url), parsed.site_url).id
+            name = parsed.title or host_of(feed.url)
+            feed.source_id = (await asyncio.to_thread(store.upsert_source, name, parsed.site_url)).id
         feed.title = feed.title or parsed.title
         feed.site_url = feed.site_url or parsed.site_url
         ttl = parsed.ttl_minutes
-        # oldest first, so that "first copy" means first published
-        for entry in sorted(parsed.entries, key=lambda e: e.published_at or now):
-            url = canonical_url(entry.link)
-            if store.find_article(url=url, source_id=feed.source_id, guid=entry.guid):
-                report.seen += 1
-            else:
-                fresh.append((url, entry))
+        fresh = await asyncio.to_thread(_unseen_entries, store, feed, parsed.entries, now)
+        report.seen = len(parsed.entries) - len(fresh)
         feed.etag, feed.last_modified = result.etag, result.last_modified
     feed.last_fetched_at = feed.last_success_at = now
     feed.last_status = result.status
     feed.last_error = None
     feed.error_count = 0
     feed.next_check_at = _schedule(settings, now, max_age=result.max_age, ttl_minutes=ttl)
-    report.pending = store.save_feed(feed, pending=fresh, lease=entry_lease(settings))
+    report.pending = await asyncio.to_thread(store.save_feed, feed, pending=fresh, lease=entry_lease(settings))
     log.info("feed_refreshed feed_id=%s url=%s status=%s pending=%d", feed.id, feed.url, report.status,
              len(report.pending))
     return report
@@ -199,13 +209,14 @@ def build_article(entry: Entry, url: str, page: FetchResult | None, feed: Feed) 
 async def ingest_entry(store: Store, fetcher: Fetcher, pending_id: int, settings: Settings) -> tuple[bool, bool]:
     """Step 2: one pending entry becomes a stored article. Returns (created, fell_back):
     whether a new article was stored, and whether the feed's content stood in for the page."""
-    claimed = store.claim_pending_entry(pending_id)
+    # store calls run in threads: the event loop is shared with every other feed's refresh
+    claimed = await asyncio.to_thread(store.claim_pending_entry, pending_id)
     if claimed is None:                       # stored meanwhile (another worker, an earlier run)
         return False, False
     try:
-        feed = store.get_feed(claimed.feed_id)
+        feed = await asyncio.to_thread(store.get_feed, claimed.feed_id)
     except NotFound:
-        store.forget_pending_entry(pending_id)
+        await asyncio.to_thread(store.forget_pending_entry, pending_id)
         return False, False
     entry = claimed.entry
     # after repeated crashes on this page, stop fetching it: the feed's content stands in
@@ -217,17 +228,45 @@ async def ingest_entry(store: Store, fetcher: Fetcher, pending_id: int, settings
     except Exception as exc:  # noqa: BLE001 - one bad page never fails the batch
         message = exc.message if isinstance(exc, NewsloomError) else f"{type(exc).__name__}: {exc}"
         log.warning("entry_failed feed_id=%s url=%s error=%s", feed.id, entry.link, message)
-        _stage_failed(store, "extract", f"{entry.link}: {message}")
+        await asyncio.to_thread(_stage_failed, store, "extract", f"{entry.link}: {message}")
         if claimed.attempts >= MAX_ENTRY_ATTEMPTS:
-            store.forget_pending_entry(pending_id)
+            await asyncio.to_thread(store.forget_pending_entry, pending_id)
         else:
-            store.fail_pending_entry(pending_id, message)
+            await asyncio.to_thread(store.fail_pending_entry, pending_id, message)
         return False, False
     if article is None:                       # nothing usable: no title or no text
-        store.forget_pending_entry(pending_id)
+        await asyncio.to_thread(store.forget_pending_entry, pending_id)
         return False, False
-    _, created = store.add_article(article, pending_id=pending_id)
+    _, created = await asyncio.to_thread(store.add_article, article, pending_id=pending_id)
     return created, page is None
+
+
+def ingest_workers(settings: Settings) -> int:
+    """Entries of one feed ingested at a time: half the fetcher's connections, so that a feed
+    with thousands of new items leaves the other half to the other feeds' refreshes."""
+    return max(1, settings.fetch_concurrency // 2)
+
+
+async def ingest_entries(store: Store, fetcher: Fetcher, pending_ids: Iterable[int], settings: Settings
+                         ) -> list[tuple[bool, bool]]:
+    """Step 2 over many pending entries, in order, :func:`ingest_workers` at a time. An entry
+    that fails unexpectedly (the store gone a moment) is logged and left pending: its lease
+    runs out and the next sweep takes it again. Returns ingest_entry's result per entry."""
+    ids = list(pending_ids)
+    results: list[tuple[bool, bool]] = [(False, False)] * len(ids)
+    todo = iter(enumerate(ids))            # shared by the workers; one event loop, no lock needed
+
+    async def worker() -> None:
+        for n, pending_id in todo:
+            try:
+                results[n] = await ingest_entry(store, fetcher, pending_id, settings)
+            except Exception as exc:  # noqa: BLE001 - one entry never stops the others
+                log.exception("ingest_failed pending_id=%s", pending_id)
+                message = f"entry {pending_id}: {type(exc).__name__}: {exc}"
+                await asyncio.to_thread(_stage_failed, store, "ingest", message)
+
+    await asyncio.gather(*(worker() for _ in range(min(ingest_workers(settings), len(ids)))))
+    return results
 
 
 # -- 3 and 4: stories ------------------------------------------------------------------------
@@ -285,7 +324,7 @@ async def refresh_feeds(store: Store, settings: Settings, targets: list[Feed], *
     async with Fetcher(fetch_policy(settings)) as fetcher:
         async def one(feed: Feed) -> RefreshReport:
             report = await refresh_feed(store, fetcher, feed, settings)
-            results = await asyncio.gather(*(ingest_entry(store, fetcher, i, settings) for i in report.pending))
+            results = await ingest_entries(store, fetcher, report.pending, settings)
             report.new = sum(created for created, _ in results)
             report.fallbacks = sum(fell_back for created, fell_back in results if created)
             if progress:
@@ -295,7 +334,7 @@ async def refresh_feeds(store: Store, settings: Settings, targets: list[Feed], *
         jobs = [one(f) for f in targets]
         if leftovers:            # a crashed run's entries: an explicit refresh takes them all
             ids = store.lease_stale_pending(entry_lease(settings), limit=None, take_leased=True)
-            jobs += [ingest_entry(store, fetcher, i, settings) for i in ids]
+            jobs.append(ingest_entries(store, fetcher, ids, settings))
         done = await asyncio.gather(*jobs)
         return [r for r in done if isinstance(r, RefreshReport)]
 

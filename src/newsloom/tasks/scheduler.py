@@ -8,14 +8,18 @@ Every ``scheduler_tick`` seconds (and as soon as a refresh finishes) it:
      refresh as its own task: steps 1 and 2 of tasks/pipeline.py, so a feed that hangs,
      fails or carries 10,000 items holds up nobody else. Per-host politeness and the global
      connection limit are the fetcher's (ingest/http.py);
-  3. hands pending entries whose lease ran out (a crash) to a new ingest;
+  3. hands pending entries whose lease ran out (a crash) to a new ingest, unless a refresh
+     of this process still holds them in its queue (a feed with 10,000 new items takes
+     longer than one lease);
   4. settles: clusters what arrived and rebuilds the stories whose burst is over
      (``insights_debounce`` seconds without change), in one worker thread: a single writer
      of stories, and the event loop never waits on clustering.
 
 On start it marks every story whose stored insights were built by another pipeline version
-dirty, so a new release rebuilds them. This is the only writer of the embedded (SQLite)
-deployment; the scaled-out deployment runs the same steps as Celery tasks (tasks/queue.py).
+dirty, so a new release rebuilds them, and frees the feeds a killed predecessor had leased
+(they would otherwise wait minutes for the lease to run out). This is the only writer of
+the embedded (SQLite) deployment; the scaled-out deployment runs the same steps as Celery
+tasks (tasks/queue.py).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from ..models import Feed, utcnow
 from ..settings import Settings
 from ..store import Store
 from .insights import INSIGHTS_VERSION
-from .pipeline import entry_lease, fetch_policy, ingest_entry, refresh_feed, settle
+from .pipeline import entry_lease, fetch_policy, ingest_entries, refresh_feed, settle
 from .stories import StoryEngine
 
 __all__ = ["EmbeddedScheduler", "process_name", "feed_lease"]
@@ -60,7 +64,8 @@ class EmbeddedScheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = threading.Event()
-        self._in_flight: set[int] = set()
+        self._in_flight: set[int] = set()          # feeds being refreshed
+        self._owned: set[int] = set()              # pending entries queued or being ingested here
         self._tasks: set[asyncio.Task] = set()
         self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsloom-settle")
         self._engine = StoryEngine(store)
@@ -97,6 +102,7 @@ class EmbeddedScheduler:
         if stale:
             await self._in_thread(self.store.mark_stories_dirty, stale)
             log.info("insights_outdated stories=%d version=%d", len(stale), INSIGHTS_VERSION)
+        await self._in_thread(self._free_feed_leases)
         settling: asyncio.Future | None = None
         first = True
         async with Fetcher(fetch_policy(self.settings)) as fetcher:
@@ -106,8 +112,10 @@ class EmbeddedScheduler:
                     self._beat()
                     self._start_due_feeds(fetcher)
                     # at start, whatever a crash of this (only) writer left pending; later, expired leases
-                    for pending_id in self.store.lease_stale_pending(entry_lease(self.settings), take_leased=first):
-                        self._spawn(ingest_entry(self.store, fetcher, pending_id, self.settings))
+                    stale = self.store.lease_stale_pending(entry_lease(self.settings), take_leased=first)
+                    leftovers = [i for i in stale if i not in self._owned]
+                    if leftovers:
+                        self._spawn(self._ingest(fetcher, leftovers))
                     first = False
                     if settling is None or settling.done():
                         settling = self._loop.run_in_executor(self._settler, self._settle)
@@ -133,6 +141,16 @@ class EmbeddedScheduler:
         if report.clustered >= 500 and self._loop and self._wake:     # more is waiting: go on at once
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    def _free_feed_leases(self) -> None:
+        """The only writer is starting: no refresh is in progress, whatever the leases say.
+        (save_feed writes the feed's state back as it is, and releases its lease.)"""
+        try:
+            if self.store.pipeline_counts()["feeds_in_progress"]:
+                for feed in self.store.list_feeds():
+                    self.store.save_feed(feed)
+        except Exception:  # noqa: BLE001 - the leases then run out by themselves
+            log.exception("feed_leases_not_freed")
+
     def _beat(self) -> None:
         self.store.beat(self.name, "embedded", {"ticks": self.ticks, "feeds_in_flight": len(self._in_flight)},
                         started_at=self.started_at)
@@ -147,13 +165,20 @@ class EmbeddedScheduler:
     async def _refresh(self, fetcher: Fetcher, feed: Feed) -> None:
         try:
             report = await refresh_feed(self.store, fetcher, feed, self.settings)
-            await asyncio.gather(*(ingest_entry(self.store, fetcher, i, self.settings) for i in report.pending))
+            await self._ingest(fetcher, [i for i in report.pending if i not in self._owned])
         except Exception:  # noqa: BLE001 - the lease runs out and the feed is tried again
             log.exception("feed_refresh_crashed feed_id=%s", feed.id)
         finally:
             self._in_flight.discard(feed.id)
             if self._wake:
                 self._wake.set()       # settle what arrived now, not at the next tick
+
+    async def _ingest(self, fetcher: Fetcher, pending_ids: list[int]) -> None:
+        self._owned.update(pending_ids)
+        try:
+            await ingest_entries(self.store, fetcher, pending_ids, self.settings)
+        finally:
+            self._owned.difference_update(pending_ids)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)

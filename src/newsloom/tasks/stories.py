@@ -8,15 +8,15 @@ its last look (``observe`` / ``apply_merge``), so every worker decides from the 
 state as if there were only one. A fresh engine replays the recent window only: older
 stories have left the clusterer's window anyway.
 
-clustering one article, step by step
+clustering a batch of articles, step by step
   1. Take the cluster lock; replay the log since our last sequence number.
-  2. Skip the article if it already has a story (re-runs change nothing).
+  2. For each article, oldest first: skip it if it already has a story (re-runs change nothing).
   3. clusterer.add(): wire copy -> its original's story; else best story or a new one.
   4. Write the article's story and duplicate mark, log the decision, apply merges,
      recompute the touched stories' counts and times, mark them dirty (their insights
      are rebuilt later, once per burst: tasks/insights.py), record related articles.
-  5. Commit (releases the lock). On any error the in-memory state is dropped and
-     rebuilt from the log on the next call.
+  5. Commit the batch (releases the lock). On any error nothing of the batch is kept, and
+     the in-memory state is dropped and rebuilt from the log on the next call.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = ["StoryEngine", "cluster_articles", "doc_from_article"]
 
 log = logging.getLogger("newsloom.stories")
 REPLAY_WINDOW = timedelta(days=7)
+BATCH = 50                  # clustering decisions per transaction (and per hold of the lock)
 
 
 def doc_from_article(article: Any, article_id: int | None = None) -> Doc:
@@ -65,42 +66,43 @@ class StoryEngine:
 
     def cluster(self, article_id: int) -> bool:
         """Put one stored article into a story. Returns False when it already had one."""
+        return self.cluster_many([article_id]) == 1
+
+    def cluster_many(self, article_ids: Iterable[int]) -> int:
+        """Put stored articles into stories, in the given order, in one section (one
+        transaction: a failure places none of them). Returns how many were placed."""
         try:
             with self.store.cluster_section() as section:
                 self._replay(section)
-                article = section.article(article_id)
-                if article.story_id is not None:
-                    return False
-                doc = doc_from_article(article)
-                result = self.clusterer.add(doc, new_story_id=lambda: section.new_story(doc.title, doc.published))
-                self.last_seq = section.assign(article_id, result.story, result.duplicate_of)
-                touched = {result.story}
-                for absorbed, into in result.merged:
-                    self.last_seq = section.merge(absorbed, into)
-                    touched.add(into)
-                states = self.clusterer.stories()
-                for story_id in touched:
-                    state = states.get(story_id)
-                    section.refresh_story(story_id, title=getattr(state, "title", None))
-                section.mark_dirty(touched)
-                section.set_related(article_id, [(int(i), s) for i, s in self.clusterer.related(article_id, k=5)])
-                return True
+                return sum(self._place(section, article_id) for article_id in article_ids)
         except Exception:
             self.clusterer = None           # rebuild from the log next time
             raise
+
+    def _place(self, section: ClusterSection, article_id: int) -> bool:
+        article = section.article(article_id)
+        if article.story_id is not None:
+            return False
+        doc = doc_from_article(article)
+        result = self.clusterer.add(doc, new_story_id=lambda: section.new_story(doc.title, doc.published))
+        self.last_seq = section.assign(article_id, result.story, result.duplicate_of)
+        touched = {result.story}
+        for absorbed, into in result.merged:
+            self.last_seq = section.merge(absorbed, into)
+            touched.add(into)
+        states = self.clusterer.stories()
+        for story_id in touched:
+            state = states.get(story_id)
+            section.refresh_story(story_id, title=getattr(state, "title", None))
+        section.mark_dirty(touched)
+        section.set_related(article_id, [(int(i), s) for i, s in self.clusterer.related(article_id, k=5)])
+        return True
 
 
 def cluster_articles(store: Store, article_ids: Iterable[int] | None = None,
                      engine: StoryEngine | None = None, *, limit: int | None = None) -> int:
     """Cluster the given articles (default: every article without a story, oldest first,
-    at most `limit`), then give each its summary. Returns how many were placed."""
-    from .insights import enrich_article
-
+    at most `limit`), BATCH at a time per transaction. Returns how many were placed."""
     engine = engine or StoryEngine(store)
     ids = list(article_ids) if article_ids is not None else store.unclustered_article_ids(limit=limit)
-    done = 0
-    for article_id in ids:
-        if engine.cluster(article_id):
-            done += 1
-            enrich_article(store, article_id)
-    return done
+    return sum(engine.cluster_many(ids[i:i + BATCH]) for i in range(0, len(ids), BATCH))

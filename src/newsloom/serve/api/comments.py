@@ -2,20 +2,21 @@
 
 Reads are public. Writes need `Authorization: Bearer <API token>` (`newsloom users token
 USERNAME`, or the account page) or a session cookie plus an `X-CSRF-Token` header; without
-either: 401. The same rate limits as the web form apply (429 with Retry-After).
+either: 401. The same rate limits as the web form apply (429 with Retry-After). A store
+error goes to the one error handler (serve/errors.py): "forbidden" 403, "invalid" 400.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from ...errors import StoreError
-from ...models import User
 from ...store.community import MAX_COMMENT_LENGTH, CommentView
-from ..auth import api_user, client_ip, get_viewer, rate_limited, too_many_requests
+from ..auth import client_ip, rate_limited, too_many_requests
+from ..conditional import last_modified
+from ..deps import ApiUser, StoreDep, ViewerDep
 
 __all__ = ["router", "CommentPublic", "CommentCreate", "CommentUpdate", "ReportCreate", "ReportResult"]
 
@@ -65,58 +66,40 @@ def _flatten(thread: list[CommentView]) -> list[CommentView]:
     return out
 
 
-def _store_error(exc: StoreError) -> HTTPException:
-    return HTTPException(403 if exc.code == "forbidden" else 422, exc.message)
-
-
 @router.get("/stories/{story_id}/comments", response_model=list[CommentPublic],
             summary="A story's comments, threads in order (parent before its replies)")
-def list_comments(request: Request, story_id: int):
-    store = request.app.state.store
+async def list_comments(request: Request, story_id: int, store: StoreDep, viewer: ViewerDep):
     story = store.get_story(story_id)
-    viewer = get_viewer(request)
-    thread = store.comment_thread(story.id, viewer_id=viewer.user.id if viewer.user else None,
-                                  moderator=viewer.can_moderate)
-    return [_public(c) for c in _flatten(thread)]
+    thread = _flatten(store.comment_thread(story.id, viewer_id=viewer.user.id if viewer.user else None,
+                                           moderator=viewer.can_moderate))
+    last_modified(request, *(c.created_at for c in thread), *(c.edited_at for c in thread))
+    return [_public(c) for c in thread]
 
 
 @router.post("/stories/{story_id}/comments", response_model=CommentPublic, status_code=201,
              summary="Comment on a story, or reply with parent_id")
-def create_comment(request: Request, story_id: int, payload: CommentCreate, user: User = Depends(api_user)):
-    store = request.app.state.store
+def create_comment(request: Request, story_id: int, payload: CommentCreate, user: ApiUser, store: StoreDep):
     store.get_story(story_id)
     wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", f"ip:{client_ip(request)}")
     if wait is not None:
         return too_many_requests(request, wait, "comments")
-    try:
-        return _public(store.post_comment(story_id, user.id, payload.body, parent_id=payload.parent_id))
-    except StoreError as exc:
-        raise _store_error(exc) from None
+    return _public(store.post_comment(story_id, user.id, payload.body, parent_id=payload.parent_id))
 
 
 @router.patch("/comments/{comment_id}", response_model=CommentPublic, summary="Edit your comment")
-def edit_comment(request: Request, comment_id: int, payload: CommentUpdate, user: User = Depends(api_user)):
-    try:
-        return _public(request.app.state.store.edit_comment(comment_id, user.id, payload.body))
-    except StoreError as exc:
-        raise _store_error(exc) from None
+def edit_comment(comment_id: int, payload: CommentUpdate, user: ApiUser, store: StoreDep):
+    return _public(store.edit_comment(comment_id, user.id, payload.body))
 
 
 @router.delete("/comments/{comment_id}", status_code=204, response_class=Response,
                summary="Delete your comment (kept as [deleted] while it has replies)")
-def delete_comment(request: Request, comment_id: int, user: User = Depends(api_user)):
-    try:
-        request.app.state.store.delete_comment(comment_id, user.id)
-    except StoreError as exc:
-        raise _store_error(exc) from None
+def delete_comment(comment_id: int, user: ApiUser, store: StoreDep):
+    store.delete_comment(comment_id, user.id)
     return Response(status_code=204)
 
 
 @router.post("/comments/{comment_id}/reports", response_model=ReportResult, status_code=201,
              summary="Report someone else's comment to the moderators (once per comment)")
-def report_comment(request: Request, comment_id: int, payload: ReportCreate, user: User = Depends(api_user)):
-    try:
-        created = request.app.state.store.report_comment(comment_id, user.id, payload.reason)
-    except StoreError as exc:
-        raise _store_error(exc) from None
+def report_comment(comment_id: int, payload: ReportCreate, user: ApiUser, store: StoreDep):
+    created = store.report_comment(comment_id, user.id, payload.reason)
     return ReportResult(comment_id=comment_id, created=created)

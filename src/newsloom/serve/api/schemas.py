@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 T = TypeVar("T")
 
@@ -123,3 +123,40 @@ class SourceDetail(SourcePublic):
     feeds: list[FeedPublic]
     latest_articles: list[ArticlePublic]
     stories: list[StoryPublic]
+
+
+class StageErrorPublic(BaseModel):
+    stage: str
+    message: str
+    at: datetime | None
+    count: int
+
+
+class HeartbeatPublic(BaseModel):
+    name: str
+    role: str
+    started_at: datetime | None
+    beat_at: datetime
+    age_seconds: float
+    alive: bool
+    info: dict[str, Any]
+
+
+class PipelineStatusPublic(BaseModel):
+    """tasks/status.py pipeline_status: the figures of `newsloom status`."""
+
+    model_config = ConfigDict(extra="allow")       # figures a newer pipeline adds are passed on
+
+    backend: str
+    insights_version: int
+    due_feeds: int
+    feeds_in_progress: int
+    pending_entries: int
+    unclustered_articles: int
+    dirty_stories: int
+    stale_insights: int
+    articles_last_hour: int
+    queues: dict[str, int] | None
+    last_errors: list[StageErrorPublic]
+    heartbeats: list[HeartbeatPublic]
+    checked_at: datetime

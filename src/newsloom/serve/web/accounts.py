@@ -1,7 +1,8 @@
 """Accounts: sign up, log in, log out, and the account page (API tokens).
 
 Plain forms and 303 redirects: everything works without JavaScript. A form with a
-mistake comes back with status 400 and the message next to it. At start-up this router
+mistake comes back with status 400 and the message next to it (a taken username: 409, the
+status serve/errors.py gives a "conflict"). At start-up this router
 also gives every template `account(request)` (the viewer: user, csrf_token, can_moderate)
 for the header's account links.
 """
@@ -9,18 +10,18 @@ for the header's account links.
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import StoreError
 from ..auth import (client_ip, end_session, get_viewer, hash_password, rate_limited, require_csrf, safe_next,
-                    set_cookies, start_session, too_many_requests, validate_credentials, validate_settings,
-                    verify_password)
+                    start_session, too_many_requests, validate_credentials, validate_settings, verify_password)
+from ..deps import CurrentUser, StoreDep, ViewerDep
+from ..errors import status_for
+from .render import render
 
-__all__ = ["router", "render"]
+__all__ = ["router", "render", "redirect"]
 
 
 @asynccontextmanager
@@ -33,15 +34,6 @@ async def lifespan(app: FastAPI):
 router = APIRouter(include_in_schema=False, lifespan=lifespan)
 
 
-def render(request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None,
-           **context: Any) -> Response:
-    """A page from one of the community templates, with the viewer and its cookies."""
-    context.setdefault("viewer", get_viewer(request))
-    response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status,
-                                                            headers=headers)
-    return set_cookies(request, response)
-
-
 def _target(next_url: str) -> str:
     """Where to go after logging in or signing up: a local page, never back to these forms."""
     target = safe_next(next_url)
@@ -52,22 +44,17 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return redirect(f"/login?next={quote(target, safe='/')}")
-
-
 # -- sign up ---------------------------------------------------------------------
 @router.get("/signup", response_class=HTMLResponse)
-def signup_form(request: Request, next: str = "/"):
-    if get_viewer(request).user is not None:
+def signup_form(request: Request, viewer: ViewerDep, next: str = "/"):
+    if viewer.user is not None:
         return redirect(_target(next))
     return render(request, "signup.html", next=_target(next))
 
 
 @router.post("/signup", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
-def signup(request: Request, username: str = Form(""), password: str = Form(""), password2: str = Form(""),
-           next: str = Form("/")):
+def signup(request: Request, store: StoreDep, username: str = Form(""), password: str = Form(""),
+           password2: str = Form(""), next: str = Form("/")):
     username, target = username.strip(), _target(next)
 
     def again(message: str, status: int = 400, **headers: str) -> Response:
@@ -83,11 +70,11 @@ def signup(request: Request, username: str = Form(""), password: str = Form(""),
     if wait is not None:
         return too_many_requests(request, wait, "sign-ups from this address")
     try:
-        user = request.app.state.store.create_user(username, hash_password(request, password))
+        user = store.create_user(username, hash_password(request, password))
     except StoreError as exc:
         if exc.code != "conflict":
             raise
-        return again("That username is taken.")
+        return again("That username is taken.", status_for(exc))
     response = redirect(target)
     start_session(request, response, user)
     return response
@@ -95,19 +82,19 @@ def signup(request: Request, username: str = Form(""), password: str = Form(""),
 
 # -- log in / out ------------------------------------------------------------------
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/"):
-    if get_viewer(request).user is not None:
+def login_form(request: Request, viewer: ViewerDep, next: str = "/"):
+    if viewer.user is not None:
         return redirect(_target(next))
     return render(request, "login.html", next=_target(next))
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
-def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
+def login(request: Request, store: StoreDep, username: str = Form(""), password: str = Form(""),
+          next: str = Form("/")):
     username, target = username.strip(), _target(next)
     wait = rate_limited(request, "login_rate_limit", f"ip:{client_ip(request)}", f"user:{username.lower()[:64]}")
     if wait is not None:
         return too_many_requests(request, wait, "login attempts")
-    store = request.app.state.store
     user = store.find_user(username) if username and len(username) <= 64 else None
     if not verify_password(request, user, password[:1024]):
         return render(request, "login.html", status=400, error="Wrong username or password.", username=username,
@@ -129,29 +116,19 @@ def logout(request: Request):
 
 # -- account page: API tokens ------------------------------------------------------
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request):
-    viewer = get_viewer(request)
-    if viewer.user is None:
-        return login_redirect(request)
-    return render(request, "account.html", tokens=request.app.state.store.list_api_tokens(viewer.user.id))
+def account(request: Request, user: CurrentUser, store: StoreDep):
+    return render(request, "account.html", tokens=store.list_api_tokens(user.id))
 
 
 @router.post("/account/tokens", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
-def create_token(request: Request, name: str = Form("api")):
+def create_token(request: Request, user: CurrentUser, store: StoreDep, name: str = Form("api")):
     """The new token is shown once, in this response (never stored in the clear, so no redirect)."""
-    viewer = get_viewer(request)
-    if viewer.user is None:
-        return login_redirect(request)
-    store = request.app.state.store
-    token = store.create_api_token(viewer.user.username, name=name.strip()[:100] or "api")
+    token = store.create_api_token(user.username, name=name.strip()[:100] or "api")
     return render(request, "account.html", status=201, headers={"Cache-Control": "no-store"}, new_token=token,
-                  tokens=store.list_api_tokens(viewer.user.id))
+                  tokens=store.list_api_tokens(user.id))
 
 
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[Depends(require_csrf)])
-def revoke_token(request: Request, token_id: int):
-    viewer = get_viewer(request)
-    if viewer.user is None:
-        return login_redirect(request)
-    request.app.state.store.revoke_api_token(viewer.user.id, token_id)
+def revoke_token(token_id: int, user: CurrentUser, store: StoreDep):
+    store.revoke_api_token(user.id, token_id)
     return redirect("/account")

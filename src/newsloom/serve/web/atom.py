@@ -8,6 +8,7 @@ Documents are built with ElementTree, so every title, summary and link is escape
 characters XML 1.0 forbids are dropped first. ``content type="html"`` carries HTML that
 we build from escaped parts, then escaped once more as XML text, as the spec wants.
 Ids and links are absolute, from ``settings.base_url``; ``updated`` is RFC 3339 UTC.
+Feed readers revalidate with ETag / Last-Modified like any page (serve/conditional.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from ... import __version__
 from ...models import Article, Story, utcnow
+from ...settings import Settings
 from ...store import Store
+from ..conditional import last_modified
+from ..deps import SettingsDep, StoreDep
 from ..views import story_view
 
 __all__ = ["router", "AtomEntry", "atom_document", "ATOM_TYPE"]
@@ -101,8 +105,8 @@ def atom_document(*, feed_id: str, title: str, self_url: str, alternate: str, en
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def _base(request: Request) -> str:
-    return request.app.state.settings.base_url.rstrip("/")
+def _base(settings: Settings) -> str:
+    return settings.base_url.rstrip("/")
 
 
 def _lead(text: str, n: int = 600) -> str:
@@ -134,21 +138,23 @@ def _atom(body: bytes) -> Response:
 
 
 @router.get("/feeds/home.atom")
-def home_feed(request: Request):
-    store: Store = request.app.state.store
-    base = _base(request)
-    entries = [_story_entry(store, base, s) for s in store.top_stories(limit=FEED_SIZE)]
+def home_feed(request: Request, store: StoreDep, settings: SettingsDep):
+    base = _base(settings)
+    stories = store.top_stories(limit=FEED_SIZE)
+    last_modified(request, *(s.last_seen_at for s in stories))
+    entries = [_story_entry(store, base, s) for s in stories]
     return _atom(atom_document(feed_id=f"{base}/feeds/home.atom", title="newsloom: top stories",
                                subtitle="The stories most publishers are covering right now",
                                self_url=f"{base}/feeds/home.atom", alternate=f"{base}/", entries=entries))
 
 
 @router.get("/tags/{slug}.atom")
-def tag_feed(request: Request, slug: str):
-    store: Store = request.app.state.store
+def tag_feed(request: Request, slug: str, store: StoreDep, settings: SettingsDep):
     tag = store.get_tag(slug)
-    base = _base(request)
-    entries = [_story_entry(store, base, s) for s in store.tag_stories(tag.slug, limit=FEED_SIZE)]
+    base = _base(settings)
+    stories = store.tag_stories(tag.slug, limit=FEED_SIZE)
+    last_modified(request, *(s.last_seen_at for s in stories))
+    entries = [_story_entry(store, base, s) for s in stories]
     for e in entries:
         e.categories.append((tag.slug, f"#{tag.name}"))
     return _atom(atom_document(feed_id=f"{base}/tags/{tag.slug}", title=f"newsloom: #{tag.name}",
@@ -157,13 +163,13 @@ def tag_feed(request: Request, slug: str):
 
 
 @router.get("/stories/{story_id}.atom")
-def story_feed(request: Request, story_id: int):
-    store: Store = request.app.state.store
+def story_feed(request: Request, story_id: int, store: StoreDep, settings: SettingsDep):
     view = story_view(store, story_id)
     story = view["story"]
     if story.id != story_id:
         return RedirectResponse(f"/stories/{story.id}.atom", status_code=301)
-    base = _base(request)
+    last_modified(request, story.last_seen_at)
+    base = _base(settings)
     entries = [_article_entry(base, a) for a in view["articles"]]
     return _atom(atom_document(feed_id=f"{base}/stories/{story.id}", title=f"newsloom: {story.title}",
                                subtitle=f"Coverage from {story.source_count} publishers",

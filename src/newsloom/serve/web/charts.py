@@ -6,10 +6,12 @@ Charts are built by the pipeline with the story's other insights (``enrich/chart
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
+from ...store import Store
 from ...tasks.insights import read_story_insights
+from ..deps import StoreDep
 
 __all__ = ["router"]
 
@@ -19,8 +21,8 @@ _SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsaf
                 "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
 
 
-def _chart(request: Request, story_id: int, name: str) -> Response:
-    insights = read_story_insights(request.app.state.store, story_id)
+def _chart(store: Store, story_id: int, name: str) -> Response:
+    insights = read_story_insights(store, story_id)
     svg = insights.charts.get(name) if insights else None
     if not svg:
         raise HTTPException(status_code=404, detail="charts: not built yet for this story")
@@ -28,10 +30,10 @@ def _chart(request: Request, story_id: int, name: str) -> Response:
 
 
 @router.get("/stories/{story_id}/coverage.svg")
-def coverage_chart(request: Request, story_id: int):
-    return _chart(request, story_id, "coverage")
+async def coverage_chart(story_id: int, store: StoreDep):
+    return _chart(store, story_id, "coverage")
 
 
 @router.get("/stories/{story_id}/publishers.svg")
-def publishers_chart(request: Request, story_id: int):
-    return _chart(request, story_id, "mix")
+async def publishers_chart(story_id: int, store: StoreDep):
+    return _chart(store, story_id, "mix")

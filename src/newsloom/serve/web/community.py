@@ -1,9 +1,11 @@
 """Comments, moderation, follows and the "For you" page.
 
 Every action is a plain form POST answered by a 303 back to where the reader was. Comment
-text is plain text: templates escape it and turn newlines into <br>, nothing else.
-At start-up this router gives every template `comments_for(request, story_id)` (the story
-page's Comments section) and `follow_state(request, kind, target)` (`_follow_button.html`).
+text is plain text: templates escape it and turn newlines into <br>, nothing else. Who may
+do what comes from serve/deps.py (CurrentUser: anonymous readers are sent to log in;
+ModeratorUser: moderators and admins, others get a 403). The story page loads its Comments
+section with :func:`comments_for`; at start-up this router gives every template
+`follow_state(request, kind, target)` (`_follow_button.html`).
 """
 
 from __future__ import annotations
@@ -11,44 +13,72 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...errors import NotFound, StoreError
+from ...store.community import CommentView
 from ..auth import client_ip, get_viewer, rate_limited, require_csrf, safe_next, too_many_requests
-from .accounts import login_redirect, redirect, render
+from ..deps import CurrentUser, ModeratorUser, StoreDep
+from ..errors import Forbidden
+from .accounts import redirect
+from .render import render
 
 __all__ = ["router", "comments_for", "follow_state"]
 
 
+def _walk(thread: list[CommentView]):
+    for c in thread:
+        yield c
+        yield from _walk(c.replies)
+
+
 def comments_for(request: Request, story_id: int) -> dict[str, Any]:
-    """What the story page's Comments section shows to this viewer."""
+    """What the story page's Comments section shows to this viewer: the thread, the count of
+    visible comments (Store.count_comments' rule, counted on the thread already read: every
+    comment neither hidden nor deleted is in it) and the newest comment's time."""
     viewer = get_viewer(request)
-    store = request.app.state.store
-    thread = store.comment_thread(story_id, viewer_id=viewer.user.id if viewer.user else None,
-                                  moderator=viewer.can_moderate)
-    return {"viewer": viewer, "thread": thread, "count": store.count_comments(story_id)}
+    thread = request.app.state.store.comment_thread(story_id, viewer_id=viewer.user.id if viewer.user else None,
+                                                    moderator=viewer.can_moderate)
+    count, newest = 0, None
+    for c in _walk(thread):
+        count += not c.hidden and not c.deleted
+        for when in (c.created_at, c.edited_at):
+            if when is not None and (newest is None or when > newest):
+                newest = when
+    return {"viewer": viewer, "thread": thread, "count": count, "newest": newest}
+
+
+def _follow_key(kind: str, target: Any) -> str:
+    """The key Store.list_follows gives a target: a hashtag's slug, else the id as text."""
+    if kind == "tag":
+        return str(target).strip().lstrip("#").lower()
+    try:
+        return str(int(target))
+    except (TypeError, ValueError):
+        return ""
 
 
 def follow_state(request: Request, kind: str, target: Any) -> dict[str, Any]:
-    """For `_follow_button.html`: who is asking and whether they follow kind/target."""
+    """For `_follow_button.html`: who is asking and whether they follow kind/target. A story
+    page has a button per publisher: what the reader follows is read once per request."""
     viewer = get_viewer(request)
-    following = viewer.user is not None and request.app.state.store.is_following(viewer.user.id, kind, target)
-    return {"viewer": viewer, "following": following}
+    if viewer.user is None:
+        return {"viewer": viewer, "following": False}
+    followed = getattr(request.state, "followed", None)
+    if followed is None:
+        followed = {(f.kind, f.key) for f in request.app.state.store.list_follows(viewer.user.id)}
+        request.state.followed = followed
+    return {"viewer": viewer, "following": (kind, _follow_key(kind, target)) in followed}
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    app.state.templates.env.globals.update(comments_for=comments_for, follow_state=follow_state)
+    app.state.templates.env.globals.update(follow_state=follow_state)
     yield
 
 
 router = APIRouter(include_in_schema=False, lifespan=lifespan)
-
-
-def _user_or_login(request: Request):
-    user = get_viewer(request).user
-    return user, (login_redirect(request) if user is None else None)
 
 
 def _comment_form(request: Request, *, story, body: str, error: str | None = None, status: int = 200,
@@ -69,22 +99,10 @@ def _message(exc: StoreError) -> str:
     return exc.message.removeprefix("comment: ").capitalize() + "."
 
 
-def _moderator(request: Request):
-    viewer = get_viewer(request)
-    if viewer.user is None:
-        return None, login_redirect(request)
-    if not viewer.can_moderate:
-        raise HTTPException(403, "moderation: moderators only")
-    return viewer.user, None
-
-
 # -- comments --------------------------------------------------------------------
 @router.post("/stories/{story_id}/comments", dependencies=[Depends(require_csrf)])
-def post_comment(request: Request, story_id: int, body: str = Form(""), parent_id: int | None = Form(None)):
-    user, login = _user_or_login(request)
-    if login:
-        return login
-    store = request.app.state.store
+def post_comment(request: Request, story_id: int, user: CurrentUser, store: StoreDep, body: str = Form(""),
+                 parent_id: int | None = Form(None)):
     store.get_story(story_id)                                     # 404 before anything is counted
     wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", f"ip:{client_ip(request)}")
     if wait is not None:
@@ -105,28 +123,20 @@ def post_comment(request: Request, story_id: int, body: str = Form(""), parent_i
 
 
 @router.get("/comments/{comment_id}/edit", response_class=HTMLResponse)
-def edit_form(request: Request, comment_id: int):
-    user, login = _user_or_login(request)
-    if login:
-        return login
-    store = request.app.state.store
+def edit_form(request: Request, comment_id: int, user: CurrentUser, store: StoreDep):
     comment = store.get_comment(comment_id)
     if comment.user_id != user.id or comment.deleted:
-        raise HTTPException(403, "comment: only its author can edit a comment")
+        raise Forbidden("comment: only its author can edit a comment")
     return _comment_form(request, story=store.get_story(comment.story_id), body=comment.body, comment=comment)
 
 
 @router.post("/comments/{comment_id}/edit", dependencies=[Depends(require_csrf)])
-def edit(request: Request, comment_id: int, body: str = Form("")):
-    user, login = _user_or_login(request)
-    if login:
-        return login
-    store = request.app.state.store
+def edit(request: Request, comment_id: int, user: CurrentUser, store: StoreDep, body: str = Form("")):
     try:
         comment = store.edit_comment(comment_id, user.id, body)
     except StoreError as exc:
         if exc.code == "forbidden":
-            raise HTTPException(403, exc.message) from None
+            raise                                                     # the one error handler: 403
         comment = store.get_comment(comment_id)
         return _comment_form(request, story=store.get_story(comment.story_id), body=body, error=_message(exc),
                              status=400, comment=comment)
@@ -134,38 +144,21 @@ def edit(request: Request, comment_id: int, body: str = Form("")):
 
 
 @router.post("/comments/{comment_id}/delete", dependencies=[Depends(require_csrf)])
-def delete(request: Request, comment_id: int):
-    user, login = _user_or_login(request)
-    if login:
-        return login
-    try:
-        story_id = request.app.state.store.delete_comment(comment_id, user.id)
-    except StoreError as exc:
-        raise HTTPException(403, exc.message) from None
+def delete(request: Request, comment_id: int, user: CurrentUser, store: StoreDep):
+    story_id = store.delete_comment(comment_id, user.id)              # StoreError "forbidden": 403
     return redirect(f"/stories/{story_id}#comments")
 
 
 @router.post("/comments/{comment_id}/report", dependencies=[Depends(require_csrf)])
-def report(request: Request, comment_id: int, reason: str = Form("")):
-    user, login = _user_or_login(request)
-    if login:
-        return login
-    store = request.app.state.store
+def report(request: Request, comment_id: int, user: CurrentUser, store: StoreDep, reason: str = Form("")):
     comment = store.get_comment(comment_id)
-    try:
-        store.report_comment(comment_id, user.id, reason)
-    except StoreError as exc:
-        raise HTTPException(400, exc.message) from None
+    store.report_comment(comment_id, user.id, reason)                 # your own comment: "invalid", 400
     return redirect(f"/stories/{comment.story_id}?reported={comment_id}#comment-{comment_id}")
 
 
 # -- moderation ------------------------------------------------------------------
 @router.get("/moderation", response_class=HTMLResponse)
-def moderation(request: Request):
-    _, login = _moderator(request)
-    if login:
-        return login
-    store = request.app.state.store
+def moderation(request: Request, _: ModeratorUser, store: StoreDep):
     return render(request, "moderation.html", queue=store.moderation_queue(), banned=store.list_banned_users())
 
 
@@ -174,65 +167,44 @@ def _back(next_url: str, comment) -> str:
 
 
 @router.post("/comments/{comment_id}/hide", dependencies=[Depends(require_csrf)])
-def hide(request: Request, comment_id: int, next: str = Form("")):
-    _, login = _moderator(request)
-    if login:
-        return login
-    return redirect(_back(next, request.app.state.store.set_comment_hidden(comment_id, True)))
+def hide(comment_id: int, _: ModeratorUser, store: StoreDep, next: str = Form("")):
+    return redirect(_back(next, store.set_comment_hidden(comment_id, True)))
 
 
 @router.post("/comments/{comment_id}/restore", dependencies=[Depends(require_csrf)])
-def restore(request: Request, comment_id: int, next: str = Form("")):
-    _, login = _moderator(request)
-    if login:
-        return login
-    return redirect(_back(next, request.app.state.store.set_comment_hidden(comment_id, False)))
+def restore(comment_id: int, _: ModeratorUser, store: StoreDep, next: str = Form("")):
+    return redirect(_back(next, store.set_comment_hidden(comment_id, False)))
 
 
 @router.post("/comments/{comment_id}/dismiss", dependencies=[Depends(require_csrf)])
-def dismiss(request: Request, comment_id: int, next: str = Form("")):
-    _, login = _moderator(request)
-    if login:
-        return login
-    store = request.app.state.store
+def dismiss(comment_id: int, _: ModeratorUser, store: StoreDep, next: str = Form("")):
     store.dismiss_reports(comment_id)
     return redirect(_back(next, store.get_comment(comment_id)))
 
 
 @router.post("/users/{username}/ban", dependencies=[Depends(require_csrf)])
-def ban(request: Request, username: str, next: str = Form("/moderation")):
-    me, login = _moderator(request)
-    if login:
-        return login
-    store = request.app.state.store
+def ban(username: str, me: ModeratorUser, store: StoreDep, next: str = Form("/moderation")):
     target = store.find_user(username)
     if target is None:
         raise NotFound(f"moderation: no user {username!r}")
     if target.id == me.id:
-        raise HTTPException(403, "moderation: you cannot ban yourself")
+        raise Forbidden("moderation: you cannot ban yourself")
     if target.role != "user" and me.role != "admin":
-        raise HTTPException(403, "moderation: only an admin can ban a moderator or an admin")
+        raise Forbidden("moderation: only an admin can ban a moderator or an admin")
     store.set_banned(target.username, True)
     return redirect(safe_next(next, "/moderation"))
 
 
 @router.post("/users/{username}/unban", dependencies=[Depends(require_csrf)])
-def unban(request: Request, username: str, next: str = Form("/moderation")):
-    _, login = _moderator(request)
-    if login:
-        return login
-    request.app.state.store.set_banned(username, False)
+def unban(username: str, _: ModeratorUser, store: StoreDep, next: str = Form("/moderation")):
+    store.set_banned(username, False)
     return redirect(safe_next(next, "/moderation"))
 
 
 # -- follows and "For you" -------------------------------------------------------
 @router.post("/follow", dependencies=[Depends(require_csrf)])
-def follow(request: Request, kind: str = Form(...), target: str = Form(...), action: str = Form("follow"),
-           next: str = Form("/for-you")):
-    user, login = _user_or_login(request)
-    if login:
-        return login
-    store = request.app.state.store
+def follow(request: Request, user: CurrentUser, store: StoreDep, kind: str = Form(...), target: str = Form(...),
+           action: str = Form("follow"), next: str = Form("/for-you")):
     try:
         if action == "unfollow":
             store.unfollow(user.id, kind, target)
@@ -257,8 +229,5 @@ def _for_you_page(request: Request, user, *, status: int = 200, **extra: Any) ->
 
 
 @router.get("/for-you", response_class=HTMLResponse)
-def for_you(request: Request):
-    user, login = _user_or_login(request)
-    if login:
-        return login
+def for_you(request: Request, user: CurrentUser):
     return _for_you_page(request, user)

@@ -1,100 +1,28 @@
-"""The search page (/search), and the search parameters it shares with GET /api/v1/search.
-
-Parameters: ``q`` (words, "a phrase", -excluded, a OR b), ``publisher`` (source id or
-name), ``from`` / ``to`` (dates, YYYY-MM-DD, inclusive; or ISO 8601 times), ``tag``
-(hashtag slug, with or without "#"). Ranking and highlighting: newsloom.store.search.
-"""
+"""The search page (/search). Parameters and the search itself: serve/search.py, shared with
+GET /api/v1/search. Ranking and highlighting: newsloom.store.search."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from urllib.parse import urlencode
-
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from ...errors import NewsloomError
-from ...models import Source
-from ...store import Store
-from ...store.search import MAX_RESULTS, SearchResults, parse_query
+from ...store.search import MAX_RESULTS
+from ..conditional import last_modified
+from ..deps import StoreDep
+from ..search import BadSearch, SearchParamsDep, run_search
+from .render import render
 
-__all__ = ["router", "SearchParams", "search_params", "run_search", "parse_date", "tag_slug"]
+__all__ = ["router", "PAGE_SIZE"]
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 
 
-class BadSearch(NewsloomError):
-    code = "bad_request"
-
-
-def parse_date(value: str | None, *, name: str, end: bool = False) -> datetime | None:
-    """'2026-03-12' (the whole day; `end` means up to its end) or an ISO 8601 time (naive = UTC)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            when = datetime.combine(day, time(0), tzinfo=timezone.utc)
-            return when + timedelta(days=1) if end else when
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
-        raise BadSearch(f"search: '{name}' must be a date like 2026-03-12, got {value[:40]!r}") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
-
-
-def tag_slug(value: str | None) -> str:
-    return re.sub(r"[^\w-]", "", (value or "").strip().lstrip("#").lower())[:200]
-
-
-@dataclass
-class SearchParams:
-    q: str = ""
-    publisher: str = ""
-    from_: str = ""
-    to: str = ""
-    tag: str = ""
-
-    def query_string(self, **extra: object) -> str:
-        pairs = {"q": self.q, "publisher": self.publisher, "from": self.from_, "to": self.to, "tag": self.tag}
-        pairs.update({k: str(v) for k, v in extra.items()})
-        return urlencode({k: v for k, v in pairs.items() if v})
-
-    @property
-    def empty(self) -> bool:
-        return not any((self.q.strip(), self.publisher.strip(), self.from_.strip(), self.to.strip(),
-                        self.tag.strip()))
-
-
-def search_params(
-    q: str = Query("", description='Words, "an exact phrase", -excluded, a OR b. Any text is accepted.'),
-    publisher: str = Query("", description="Publisher: source id or exact name"),
-    from_: str = Query("", alias="from", description="From this date (YYYY-MM-DD, inclusive) or ISO 8601 time"),
-    to: str = Query("", description="Up to this date (YYYY-MM-DD, inclusive) or ISO 8601 time"),
-    tag: str = Query("", description="Hashtag slug, e.g. prisonerswap"),
-) -> SearchParams:
-    return SearchParams(q=q, publisher=publisher, from_=from_, to=to, tag=tag)
-
-
-def run_search(store: Store, params: SearchParams, *, limit: int, offset: int) -> tuple[SearchResults, Source | None]:
-    """The search both surfaces run. An unknown publisher matches nothing (it is not an error)."""
-    since = parse_date(params.from_, name="from")
-    until = parse_date(params.to, name="to", end=True)
-    source = store.resolve_source(params.publisher) if params.publisher.strip() else None
-    if params.publisher.strip() and source is None:
-        return SearchResults(parse_query(params.q), [], 0, limit, offset, True), None
-    results = store.search(params.q, source_id=source.id if source else None, since=since, until=until,
-                           tag=tag_slug(params.tag) or None, limit=limit, offset=offset)
-    return results, source
-
-
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, params: SearchParams = Depends(search_params),
+def search_page(request: Request, params: SearchParamsDep, store: StoreDep,
                 page: int = Query(1, ge=1, le=MAX_RESULTS // PAGE_SIZE)):
-    store: Store = request.app.state.store
+    """A plain `def`: a search may rank many candidates; it runs in the thread pool so that it
+    never holds up the other pages."""
     error, results, source = None, None, None
     status = 200
     if not params.empty:
@@ -102,6 +30,9 @@ def search_page(request: Request, params: SearchParams = Depends(search_params),
             results, source = run_search(store, params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         except BadSearch as exc:
             error, status = exc.message, 400
+    if results is not None:
+        last_modified(request, *(h.article.fetched_at for h in results.hits),
+                      *(h.story.last_seen_at for h in results.hits if h.story))
     context = {"params": params, "results": results, "groups": results.by_story() if results else [],
                "source": source, "sources": store.list_sources(), "error": error, "page": page}
-    return request.app.state.templates.TemplateResponse(request, "search.html", context, status_code=status)
+    return render(request, "search.html", status=status, **context)
