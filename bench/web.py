@@ -20,7 +20,14 @@ and prints requests/s, p50 and p99 latency and errors (non-2xx/3xx answers, sock
 for each, then the story page against the floor: its req/s ratio (target >= 0.50) and its
 p99 ratio (target <= 2.0). The load comes from wrk (`apt-get install wrk`) when installed,
 else from an asyncio httpx driver (slower: it shares the CPUs with the server). Every request
-is anonymous. Only 127.0.0.1 is contacted. Prints figures only; nothing here asserts a time.
+is anonymous, so with the default settings the pages come from the anonymous page cache
+(serve/conditional.py); `--page-cache 0` measures the rendering path. Only 127.0.0.1 is
+contacted. Prints figures only; nothing here asserts a time.
+
+With --workers > 1, uvicorn 0.54 binds the listening socket itself with proto 0, so asyncio
+never sets TCP_NODELAY on the accepted connections (Kludex/uvicorn#3149): each keep-alive
+response waits for the client's delayed ACK (~40 ms on Linux), which caps a run at about
+connections / 44 ms requests/s whatever the page. One process is not affected.
 """
 
 from __future__ import annotations
