@@ -8,12 +8,13 @@ from fastapi.testclient import TestClient
 
 from newsloom.models import Feed, Story, utcnow
 from newsloom.serve import create_app
-from newsloom.store.search import rank_stories, story_score
+from newsloom.enrich.rank import rank_stories, story_score
+from newsloom.serve.views import top_stories
 
 
 def test_home_ranks_top_stories_by_recency_publishers_and_velocity(newsroom, demo_client):
     store, _ = newsroom
-    top = store.top_stories(limit=30)
+    top = top_stories(store, limit=30)
     assert len(top) == store.count_stories()
     html = demo_client.get("/").text
     positions = [html.index(f'href="/stories/{s.id}"') for s in top]

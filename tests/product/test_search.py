@@ -7,7 +7,8 @@ import re
 from datetime import timedelta
 
 from newsloom.models import Article, utcnow
-from newsloom.store.search import fuse, mark_html, parse_query, tfidf_cosine
+from newsloom.enrich.rank import fuse, tfidf_cosine
+from newsloom.store.search import mark_html, parse_query
 
 HOSTILE = ['"unbalanced', 'AND OR', "NOT", "OR", "(", ")))", "NEAR(astrolabe museum", "title:astrolabe",
            "astro*", "^kestrel", "*", '"', '""', "'", "-", "--", "- -astrolabe", "astrolabe AND", "\\", "%", "_",

@@ -18,6 +18,7 @@ from fastapi import Depends, Query
 
 from ..errors import NewsloomError
 from ..models import Source
+from ..enrich.rank import hybrid_order
 from ..store import Store
 from ..store.search import SearchResults, parse_query
 
@@ -85,7 +86,7 @@ def run_search(store: Store, params: SearchParams, *, limit: int, offset: int) -
     if params.publisher.strip() and source is None:
         return SearchResults(parse_query(params.q), [], 0, limit, offset, True), None
     results = store.search(params.q, source_id=source.id if source else None, since=since, until=until,
-                           tag=tag_slug(params.tag) or None, limit=limit, offset=offset)
+                           tag=tag_slug(params.tag) or None, limit=limit, offset=offset, rerank=hybrid_order)
     return results, source
 
 

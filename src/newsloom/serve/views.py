@@ -5,11 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Article
+from datetime import datetime, timedelta
+
+from ..enrich.rank import TOP_CANDIDATES, VELOCITY_WINDOW_HOURS, rank_stories
+from ..models import Article, Story, utcnow
 from ..store import Store
 from .health import feed_health
 
 __all__ = ["story_view", "article_view", "source_view"]
+
+
+def top_stories(store: Store, *, limit: int = 30, offset: int = 0, now: datetime | None = None,
+                candidates: int = TOP_CANDIDATES) -> list[Story]:
+    """The home page's ranking (enrich/rank.py rank_stories) over the `candidates` most
+    recently updated stories."""
+    pool = store.list_stories(limit=candidates)
+    if not pool:
+        return []
+    newest = max((s.last_seen_at for s in pool if s.last_seen_at), default=None)
+    now = now or utcnow()
+    ref = min(now, newest) if newest else now
+    counts = store.recent_article_counts([s.id for s in pool], ref - timedelta(hours=VELOCITY_WINDOW_HOURS), ref)
+    return rank_stories(pool, counts, ref)[offset:offset + limit]
 
 
 def _coverage(store: Store, story_id: int) -> list[Article]:

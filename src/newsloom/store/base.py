@@ -14,7 +14,6 @@ import hashlib
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 

@@ -17,51 +17,41 @@ PostgreSQL: one ``websearch_to_tsquery()`` per term, bound as a parameter, combi
 ``&&`` / ``||`` / ``!!``). Unbalanced quotes, ``AND OR``, ``NEAR(``, ``title:``, ``*``
 are plain text to the parser, so no query is a syntax error.
 
-Hybrid ranking (:func:`fuse`): the top :data:`POOL` full-text matches (after the filters)
-are ranked three ways: (1) by the engine's full-text rank, (2) semantically, by TF-IDF
-cosine between the query words and the article's title (counted twice) plus lead
-(first ~600 characters), IDF taken over the pool, (3) by recency, newest first. They are
-merged by reciprocal-rank fusion::
-
-    score(d) = sum_i  w_i / (K + rank_i(d))      K = 60, w = (1.0 fts, 1.0 semantic, 0.3 recency)
-
-ties broken by full-text rank. Matches past the pool follow in full-text order, so pages
-never repeat or skip a result; at most :data:`MAX_RESULTS` are reachable.
-
-Home ranking (:func:`rank_stories`) -- see its docstring.
+SQL only: ranking policy lives in enrich/rank.py. :meth:`SearchMixin.search` hands the top
+:data:`POOL` full-text matches (id, title, lead, time) to the caller's re-ranker (the hybrid
+fusion) and pages through the result; matches past the pool follow in full-text order, so
+pages never repeat or skip a result; at most :data:`MAX_RESULTS` are reachable. The home
+page's ranking reads :meth:`list_stories` and :meth:`recent_article_counts`.
 """
 
 from __future__ import annotations
 
 import html
-import math
 import re
-import unicodedata
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from ..errors import NewsloomError, NotFound
-from ..models import Article, Source, Story, Tag, utcnow
+from ..models import Article, Source, Story, Tag
 from .rows import to_model
 from .schema import articles, comments, feeds, sources, stories, story_tags, tags, users
 
 __all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
-           "mark_html", "fuse", "tfidf_cosine", "rank_stories", "story_score", "POOL", "MAX_RESULTS"]
+           "mark_html", "Reranker", "POOL", "MAX_RESULTS"]
 
 POOL = 200                 # full-text candidates that get the hybrid (fused) ranking
 MAX_RESULTS = 1000         # deepest reachable result
 PG_RANK_WINDOW = 5000      # PostgreSQL ranks the newest this many matches (see _fts_pg)
-RRF_K = 60
-RRF_WEIGHTS = (1.0, 1.0, 0.3)          # full text, semantic, recency
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"   # private-use markers, turned into <mark> after escaping
+# (query words, pool rows best-first by full text) -> (order, fused score per id, semantic score per id)
+Reranker = Callable[[list[str], list[Any]], tuple[list[int], dict[int, float], dict[int, float]]]
 
 PG_DOCUMENT = ("setweight(to_tsvector('english'::regconfig, coalesce(articles.title, '')), 'A') || "
                "setweight(to_tsvector('english'::regconfig, left(coalesce(articles.text, ''), 100000)), 'B')")
@@ -197,98 +187,6 @@ def mark_html(marked: str | None) -> str:
     return out.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
 
 
-# -- semantic score and fusion (pure) -----------------------------------------------
-_STOP = frozenset("""a about after again against all also an and any are as at be been before being between
-both but by can could did do does during each few for from further had has have having he her here hers him
-his how i if in into is it its just me more most my no nor not now of off on once only or other our out over
-own same she should so some such than that the their them then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you your said says""".split())
-
-
-def _fold(word: str) -> str:
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def _stem(word: str) -> str:
-    """A light English suffix stripper: enough to meet plural and past forms half-way."""
-    if len(word) <= 4 or word.isdigit():
-        return word
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
-            return word[: len(word) - len(suffix)] + repl
-    return word
-
-
-def text_tokens(text: str) -> list[str]:
-    return [_stem(_fold(w)) for w in _WORD.findall(text.lower()) if w not in _STOP]
-
-
-def tfidf_cosine(query: Sequence[str], docs: Sequence[Sequence[str]]) -> list[float]:
-    """Cosine between the query and each doc in TF-IDF space (sublinear tf, smoothed IDF over `docs`)."""
-    n = len(docs)
-    df = Counter(t for d in docs for t in set(d))
-
-    def idf(t: str) -> float:
-        return math.log((1 + n) / (1 + df.get(t, 0))) + 1.0
-
-    def vec(tokens: Sequence[str]) -> dict[str, float]:
-        return {t: (1.0 + math.log(c)) * idf(t) for t, c in Counter(tokens).items()}
-
-    q = vec(query)
-    qn = math.sqrt(sum(v * v for v in q.values()))
-    out = []
-    for d in docs:
-        dv = vec(d)
-        dn = math.sqrt(sum(v * v for v in dv.values()))
-        dot = sum(w * dv.get(t, 0.0) for t, w in q.items())
-        out.append(dot / (qn * dn) if qn and dn else 0.0)
-    return out
-
-
-def fuse(rankings: Sequence[tuple[float, Sequence[int]]], *, k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal-rank fusion: each (weight, ids best-first) adds weight / (k + rank), rank from 1."""
-    scores: dict[int, float] = {}
-    for weight, ids in rankings:
-        for rank, i in enumerate(ids, start=1):
-            scores[i] = scores.get(i, 0.0) + weight / (k + rank)
-    return scores
-
-
-# -- home ranking (pure) --------------------------------------------------------------
-HALF_LIFE_HOURS = 8.0
-VELOCITY_WINDOW_HOURS = 6.0
-TOP_CANDIDATES = 200
-
-
-def story_score(story: Story, recent_articles: int, ref: datetime, *,
-                half_life_hours: float = HALF_LIFE_HOURS) -> float:
-    """recency x publishers x velocity (see rank_stories)."""
-    last = story.last_seen_at or story.first_seen_at or ref
-    age_hours = max(0.0, (ref - last).total_seconds() / 3600.0)
-    recency = 0.5 ** (age_hours / half_life_hours)
-    return recency * max(1, story.source_count) * (1 + recent_articles)
-
-
-def rank_stories(candidates: Sequence[Story], recent_counts: dict[int, int], ref: datetime) -> list[Story]:
-    """Top stories, best first::
-
-        score = recency x publishers x velocity
-        recency    = 0.5 ** (age_hours / 8)     age = ref - story.last_seen_at (>= 0)
-        publishers = story.source_count          distinct publishers covering it
-        velocity   = 1 + its articles published in (ref - 6 h, ref]
-
-    ``ref`` is ``min(now, newest last_seen_at)``: a quiet hour (or an old database) is ranked
-    as of its latest news, so the velocity window is never empty for everyone. Ties: newer
-    last_seen_at, then higher id.
-    """
-    def key(s: Story) -> tuple:
-        when = s.last_seen_at or s.first_seen_at
-        return (-story_score(s, recent_counts.get(s.id, 0), ref), -(when.timestamp() if when else 0), -(s.id or 0))
-    return sorted(candidates, key=key)
-
-
 # -- results ---------------------------------------------------------------------------
 @dataclass
 class SearchHit:
@@ -344,11 +242,12 @@ class SearchMixin:
     # -- full-text search ---------------------------------------------------------
     def search(self, query: str | ParsedQuery | None, *, source_id: int | None = None,
                since: datetime | None = None, until: datetime | None = None, tag: str | None = None,
-               limit: int = 20, offset: int = 0) -> SearchResults:
+               limit: int = 20, offset: int = 0, rerank: Reranker | None = None) -> SearchResults:
         """Articles matching `query` (see module docstring), filtered by publisher, date range
         [since, until) on published (else fetched) time and hashtag slug. With no query but
         some filter, the filtered articles newest first. Wire copies (duplicates) are left
-        out unless a publisher is chosen."""
+        out unless a publisher is chosen. The top POOL full-text matches are re-ordered by
+        `rerank` (the caller's ranking policy: enrich/rank.py) when one is given."""
         pq = query if isinstance(query, ParsedQuery) else parse_query(query)
         limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_RESULTS))
         conds = self._search_conditions(source_id=source_id, since=since, until=until, tag=tag)
@@ -367,7 +266,8 @@ class SearchMixin:
             raise NewsloomError(f"search: the query could not be run ({type(exc.orig).__name__})",
                                 code="bad_query") from None
         total = min(total, MAX_RESULTS)
-        order, scores, semantic = self._hybrid(pq, ranked[:POOL])
+        order, scores, semantic = (rerank(pq.words, self._pool_rows(ranked[:POOL])) if rerank
+                                   else (ranked[:POOL], {}, {}))
         order += ranked[POOL:]
         fts_pos = {i: n for n, i in enumerate(ranked, start=1)}
         page_ids = order[offset:offset + limit]
@@ -419,23 +319,15 @@ class SearchMixin:
         with self.read() as conn:
             return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
 
-    def _hybrid(self, pq: ParsedQuery, pool: list[int]) -> tuple[list[int], dict[int, float], dict[int, float]]:
+    def _pool_rows(self, pool: list[int]) -> list[Any]:
+        """(id, title, lead, when) of the pool's articles, in pool order: what a re-ranker sees."""
         if not pool:
-            return [], {}, {}
+            return []
         q = select(articles.c.id, articles.c.title, func.substr(articles.c.text, 1, 600).label("lead"),
                    _WHEN.label("when")).where(articles.c.id.in_(pool))
         with self.read() as conn:
             rows = {r.id: r for r in conn.execute(q)}
-        pool = [i for i in pool if i in rows]
-        docs = [text_tokens(f"{rows[i].title} {rows[i].title} {rows[i].lead or ''}") for i in pool]
-        cos = tfidf_cosine(text_tokens(" ".join(pq.words)), docs)
-        semantic = dict(zip(pool, cos))
-        fts_pos = {i: n for n, i in enumerate(pool)}
-        by_semantic = sorted(pool, key=lambda i: (-semantic[i], fts_pos[i]))
-        by_recency = sorted(pool, key=lambda i: (-(rows[i].when.timestamp() if rows[i].when else 0), fts_pos[i]))
-        scores = fuse([(RRF_WEIGHTS[0], pool), (RRF_WEIGHTS[1], by_semantic), (RRF_WEIGHTS[2], by_recency)])
-        order = sorted(pool, key=lambda i: (-scores[i], fts_pos[i]))
-        return order, scores, semantic
+        return [rows[i] for i in pool if i in rows]
 
     def _highlights(self, pq: ParsedQuery, ids: list[int]) -> dict[int, tuple[str, str]]:
         if not ids:
@@ -493,18 +385,6 @@ class SearchMixin:
              .group_by(articles.c.story_id))
         with self.read() as conn:
             return {sid: n for sid, n in conn.execute(q)}
-
-    def top_stories(self, *, limit: int = 30, offset: int = 0, now: datetime | None = None,
-                    candidates: int = TOP_CANDIDATES) -> list[Story]:
-        """The home page's ranking (rank_stories) over the `candidates` most recently updated stories."""
-        pool = self.list_stories(limit=candidates)
-        if not pool:
-            return []
-        newest = max((s.last_seen_at for s in pool if s.last_seen_at), default=None)
-        now = now or utcnow()
-        ref = min(now, newest) if newest else now
-        counts = self.recent_article_counts([s.id for s in pool], ref - timedelta(hours=VELOCITY_WINDOW_HOURS), ref)
-        return rank_stories(pool, counts, ref)[offset:offset + limit]
 
     # -- browse reads ------------------------------------------------------------------
     def resolve_source(self, ref: str | int | None) -> Source | None:

@@ -12,13 +12,14 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from ...store.search import MAX_RESULTS, TOP_CANDIDATES
+from ...enrich.rank import TOP_CANDIDATES
+from ...store.search import MAX_RESULTS
 from ...tasks.status import pipeline_status
 from ..conditional import last_modified
 from ..deps import Paging, SettingsDep, StoreDep
 from ..health import feed_health
 from ..search import SearchParamsDep, run_search
-from ..views import article_view, source_view, story_view
+from ..views import article_view, source_view, story_view, top_stories
 from .schemas import (ArticleDetail, ArticlePublic, FeedHealthSummary, FeedPublic, Page, PipelineStatusPublic,
                       RelatedPublic, SearchHitPublic, SearchPage, SourceDetail, SourcePublic, StoryDetail, StoryPublic,
                       TagPublic, TagStoriesPage)
@@ -71,7 +72,7 @@ async def list_stories(request: Request, store: StoreDep, paging: ListPaging, mi
                            "updated: last_seen_at, newest first. top: recency x publishers x velocity over the "
                            f"{TOP_CANDIDATES} most recently updated stories"))):
     if order == "top":
-        ranked = [s for s in store.top_stories(limit=TOP_CANDIDATES) if s.source_count >= min_sources]
+        ranked = [s for s in top_stories(store, limit=TOP_CANDIDATES) if s.source_count >= min_sources]
         items, total = ranked[paging.offset:paging.offset + paging.limit], len(ranked)
     else:
         items = store.list_stories(limit=paging.limit, offset=paging.offset, min_sources=min_sources)

@@ -29,7 +29,7 @@ from ...settings import Settings
 from ...store import Store
 from ..conditional import last_modified
 from ..deps import SettingsDep, StoreDep
-from ..views import story_view
+from ..views import story_view, top_stories
 
 __all__ = ["router", "AtomEntry", "atom_document", "ATOM_TYPE"]
 
@@ -140,7 +140,7 @@ def _atom(body: bytes) -> Response:
 @router.get("/feeds/home.atom")
 def home_feed(request: Request, store: StoreDep, settings: SettingsDep):
     base = _base(settings)
-    stories = store.top_stories(limit=FEED_SIZE)
+    stories = top_stories(store, limit=FEED_SIZE)
     last_modified(request, *(s.last_seen_at for s in stories))
     entries = [_story_entry(store, base, s) for s in stories]
     return _atom(atom_document(feed_id=f"{base}/feeds/home.atom", title="newsloom: top stories",

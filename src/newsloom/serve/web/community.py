@@ -21,6 +21,7 @@ from ...store.community import CommentView
 from ..auth import client_ip, get_viewer, rate_limited, require_csrf, safe_next, too_many_requests
 from ..deps import CurrentUser, ModeratorUser, StoreDep
 from ..errors import Forbidden
+from ..views import top_stories
 from .accounts import redirect
 from .render import render
 
@@ -224,7 +225,7 @@ def _for_you_page(request: Request, user, *, status: int = 200, **extra: Any) ->
     follows = store.list_follows(user.id)
     items = store.for_you(user.id, limit=settings.page_size, half_life_hours=settings.for_you_half_life) \
         if follows else []
-    fallback = [] if items else store.top_stories(limit=settings.page_size)
+    fallback = [] if items else top_stories(store, limit=settings.page_size)
     return render(request, "for_you.html", status=status, items=items, follows=follows, fallback=fallback, **extra)
 
 

@@ -19,7 +19,7 @@ from ...tasks.insights import ask_story, read_story_insights
 from ..conditional import last_modified
 from ..deps import PageNo, SettingsDep, StoreDep
 from ..health import feed_health
-from ..views import article_view, story_view
+from ..views import article_view, story_view, top_stories
 from .community import comments_for
 from .render import render
 
@@ -29,8 +29,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, store: StoreDep, settings: SettingsDep, page: PageNo = 1):
     size = settings.page_size
-    # Top stories: recency x publishers x velocity (Store.top_stories, store/search.py rank_stories).
-    stories = store.top_stories(limit=size) if page == 1 else []
+    # Top stories: recency x publishers x velocity (views.top_stories, enrich/rank.py).
+    stories = top_stories(store, limit=size) if page == 1 else []
     articles = store.list_articles(limit=size, offset=(page - 1) * size, include_duplicates=False)
     total = store.count_articles()
     last_modified(request, *(a.fetched_at for a in articles), *(s.last_seen_at for s in stories))
