@@ -24,10 +24,10 @@ is anonymous, so with the default settings the pages come from the anonymous pag
 (serve/conditional.py); `--page-cache 0` measures the rendering path. Only 127.0.0.1 is
 contacted. Prints figures only; nothing here asserts a time.
 
-With --workers > 1, uvicorn 0.54 binds the listening socket itself with proto 0, so asyncio
-never sets TCP_NODELAY on the accepted connections (Kludex/uvicorn#3149): each keep-alive
-response waits for the client's delayed ACK (~40 ms on Linux), which caps a run at about
-connections / 44 ms requests/s whatever the page. One process is not affected.
+With --workers > 1, `newsloom serve` binds the listening socket with its protocol marked
+TCP, so that asyncio sets TCP_NODELAY on the accepted connections (uvicorn's own binding
+leaves it 0, and each keep-alive response then waited for the client's delayed ACK, ~40 ms,
+capping a run at about connections / 44 ms requests/s whatever the page).
 """
 
 from __future__ import annotations

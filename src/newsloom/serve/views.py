@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from ..enrich.rank import TOP_CANDIDATES, VELOCITY_WINDOW_HOURS, rank_stories
+from ..errors import NotFound
 from ..models import Article, Story, utcnow
+from ..tasks.insights import read_story_insights
 from ..store import Store
 from .health import feed_health
 
@@ -31,6 +34,33 @@ def top_stories(store: Store, *, limit: int = 30, offset: int = 0, now: datetime
 
 def _coverage(store: Store, story_id: int) -> list[Article]:
     return store.list_articles(story_id=story_id, limit=500, include_duplicates=False)
+
+
+# Story page data, memoised per process under the story's stamp (Store.story_stamp): one
+# small read tells whether the story, its coverage or its insights changed since the page
+# was last built, so a reader never sees stale data and an unchanged story costs one query.
+# (Comments and everything about the viewer are read per request.)
+_MEMO: "OrderedDict[tuple[str, int], tuple[tuple, dict[str, Any], Any]]" = OrderedDict()
+_MEMO_SIZE = 256
+
+
+def story_page_data(store: Store, story_id: int) -> tuple[dict[str, Any], Any]:
+    """(story_view, stored insights) of a story page; NotFound for an unknown story."""
+    key = (store.url, story_id)
+    stamp = store.story_stamp(story_id)
+    if stamp is None:
+        raise NotFound(f"store: no story {story_id}")
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] == stamp and stamp[1] is None:
+        _MEMO.move_to_end(key)
+        return hit[1], hit[2]
+    view = story_view(store, story_id)
+    insights = read_story_insights(store, view["story"].id)
+    if stamp[1] is None:                     # a merged story redirects: nothing to keep
+        _MEMO[key] = (stamp, view, insights)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return view, insights
 
 
 def story_view(store: Store, story_id: int) -> dict[str, Any]:

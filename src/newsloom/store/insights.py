@@ -130,6 +130,18 @@ class InsightsMixin:
         with self.write() as conn:
             conn.execute(stories.update().where(stories.c.id == story_id).values(dirty_since=None, touched_at=None))
 
+    def story_stamp(self, story_id: int) -> tuple | None:
+        """What a story page's data depends on, in one indexed read: the story row's counts,
+        times, title and merge, and when its insights were built. Equal stamps, equal data."""
+        q = (select(stories.c.title, stories.c.merged_into, stories.c.article_count, stories.c.source_count,
+                    stories.c.first_seen_at, stories.c.last_seen_at, story_insights.c.built_at,
+                    story_insights.c.version)
+             .select_from(stories.outerjoin(story_insights, story_insights.c.story_id == stories.c.id))
+             .where(stories.c.id == story_id))
+        with self.read() as conn:
+            row = conn.execute(q).first()
+        return tuple(row) if row is not None else None
+
     def get_story_insights(self, story_id: int) -> StoredInsights | None:
         with self.read() as conn:
             row = conn.execute(select(story_insights).where(story_insights.c.story_id == story_id)).first()

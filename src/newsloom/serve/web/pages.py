@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ...tasks.insights import ask_story, read_story_insights
+from ...tasks.insights import ask_story
 from ..conditional import last_modified
 from ..deps import PageNo, SettingsDep, StoreDep
 from ..health import feed_health
-from ..views import article_view, story_view, top_stories
+from ..views import article_view, story_page_data, top_stories
 from .community import comments_for
 from .render import render
 
@@ -40,11 +40,10 @@ async def home(request: Request, store: StoreDep, settings: SettingsDep, page: P
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
 async def story(request: Request, story_id: int, store: StoreDep, settings: SettingsDep, q: str = ""):
-    view = story_view(store, story_id)
+    view, insights = story_page_data(store, story_id)       # insights built by the pipeline; never here
     if view["story"].id != story_id:                      # merged into another story
         return RedirectResponse(f"/stories/{view['story'].id}", status_code=301)
     question = q.strip()[:300]
-    insights = read_story_insights(store, story_id)          # built by the pipeline; never here
     qa = await run_in_threadpool(ask_story, store, story_id, question, settings,
                                  timeout=settings.qa_timeout) if question else None
     comments = comments_for(request, story_id)
