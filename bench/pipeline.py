@@ -30,7 +30,10 @@ insights debounce, ``--debounce`` seconds, is part of it). Also printed: when th
 article was stored and when the last one was clustered. Extraction alone is
 ``extract_article`` over the same N pages in this process, one after the other, measured
 just before each deployment; the ratio end-to-end / extraction alone is the figure the
-issue targets (>= 0.60). ``--profile FILE`` samples the embedded `newsloom serve` with
+issue targets (>= 0.60). A second baseline, fetch+extract+store alone, runs the pipeline's
+own steps 1-2 (feeds, pages, extraction, articles stored; no clustering or insights) in a
+process of its own over the same feeds: its ratio says what clustering and insights cost on
+top of ingesting. ``--profile FILE`` samples the embedded `newsloom serve` with
 py-spy and prints its CPU time per pipeline stage.
 
 Prints figures only; nothing here asserts on time. A deployment whose services are missing
@@ -213,6 +216,44 @@ def extraction_alone(room: Newsroom) -> tuple[float, int]:
     start = time.perf_counter()
     done = sum(extract_article(it.body, it.url) is not None for it in room.items)
     return len(room.items) / (time.perf_counter() - start), done
+
+
+# What `ingest_alone` runs in a fresh process: steps 1 and 2 of the pipeline (fetch the feeds,
+# fetch and extract every page, store the articles) and nothing after them.
+_INGEST_ALONE = """
+import asyncio, sys, time
+from newsloom.settings import load_settings
+from newsloom.store import open_store
+from newsloom.tasks.pipeline import refresh_feeds
+settings = load_settings()
+store = open_store(settings.db_url)
+feeds = store.list_feeds()
+start = time.perf_counter()
+asyncio.run(refresh_feeds(store, settings, feeds, leftovers=False))
+print(store.count_articles(), time.perf_counter() - start)
+"""
+
+
+def ingest_alone(server: FeedServer, args: argparse.Namespace) -> tuple[float, int]:
+    """The pipeline's fetch + extract + store alone (steps 1-2, no clustering or insights), in
+    a process of its own over the same published feeds: (articles/s, articles stored)."""
+    home = Path(tempfile.mkdtemp(prefix="newsloom-bench-ingest-"))
+    try:
+        db_url = f"sqlite:///{home / 'newsloom.db'}"
+        store = open_store(db_url)
+        for url in server.feed_urls():
+            store.add_feed(Feed(url=url))
+        store.close()
+        server.publish()
+        out = subprocess.run([sys.executable, "-c", _INGEST_ALONE], env=base_env(home, args, NEWSLOOM_DATABASE_URL=db_url),
+                             capture_output=True, text=True, timeout=args.timeout)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.strip()[-2000:])
+        stored, seconds = out.stdout.split()
+        return int(stored) / float(seconds), int(stored)
+    finally:
+        server.published.clear()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 # -- deployments --------------------------------------------------------------------------------
@@ -483,6 +524,9 @@ def main(argv: list[str] | None = None) -> int:
             alone, extracted = extraction_alone(room)
             print(f"{'extraction alone':<26} {alone:8.1f} articles/s  (extract_article over the same pages, "
                   f"one process; {extracted} of {len(room.items)} extracted)")
+            ingest, stored = ingest_alone(server, args)
+            print(f"{'fetch+extract+store alone':<26} {ingest:8.1f} articles/s  (pipeline steps 1-2 only, one "
+                  f"process, SQLite; {stored} stored)")
             try:
                 run = measure(mode, server, args)
             except Skip as exc:
@@ -496,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 server.published.clear()
             rate = run.n / run.seconds
-            print(f"{label:<26} {rate:8.1f} articles/s  end to end = {rate / alone:5.2f} x extraction alone "
+            print(f"{label:<26} {rate:8.1f} articles/s  end to end = {rate / alone:5.2f} x extraction alone, "
+                  f"{rate / ingest:5.2f} x fetch+extract+store alone "
                   f"({run.n} articles in {run.seconds:.1f} s: all stored at {run.stored_at:.1f} s, "
                   f"clustered at {run.clustered_at:.1f} s; {run.stories} stories, {run.duplicates} wire copies)")
             if mode == "embedded" and args.profile and args.profile.exists():

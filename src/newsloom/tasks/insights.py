@@ -124,9 +124,18 @@ def _summarize_new(store: Store, articles: list[Article]) -> None:
     """Summaries of the story's articles that have none from this version (an article's
     summary is built once, with its story's first rebuild after it arrived)."""
     missing = store.articles_without_summary([a.id for a in articles], version=INSIGHTS_VERSION)
-    if missing:
-        store.save_article_summaries([(a.id, summarize(a, n=3)) for a in articles if a.id in missing],
-                                     version=INSIGHTS_VERSION)
+    if not missing:
+        return
+    made: dict[int, list[str]] = {}
+    # originals first: a wire copy (same text, another publisher) takes its original's summary
+    for a in sorted((a for a in articles if a.id in missing), key=lambda a: a.duplicate_of is not None):
+        if a.duplicate_of is not None and a.duplicate_of in made:
+            made[a.id] = made[a.duplicate_of]
+        elif a.duplicate_of is not None and a.duplicate_of not in missing and (kept := store.article_summary(a.duplicate_of)):
+            made[a.id] = kept
+        else:
+            made[a.id] = summarize(a, n=3)
+    store.save_article_summaries(list(made.items()), version=INSIGHTS_VERSION)
 
 
 def summarize_articles(store: Store, article_ids: list[int]) -> None:
