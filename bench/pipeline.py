@@ -30,7 +30,7 @@ insights debounce, ``--debounce`` seconds, is part of it). Also printed: when th
 article was stored and when the last one was clustered. Extraction alone is
 ``extract_article`` over the same N pages in this process, one after the other, measured
 just before each deployment; the ratio end-to-end / extraction alone is the figure the
-issue targets (>= 0.60). A second baseline, fetch+extract+store alone, runs the pipeline's
+project targets (>= 0.60). A second baseline, fetch+extract+store alone, runs the pipeline's
 own steps 1-2 (feeds, pages, extraction, articles stored; no clustering or insights) in a
 process of its own over the same feeds: its ratio says what clustering and insights cost on
 top of ingesting. ``--profile FILE`` samples the embedded `newsloom serve` with
