@@ -309,6 +309,26 @@ def test_global_concurrency_is_limited(server):
     assert server.max_in_flight == 3
 
 
+def test_a_busy_host_does_not_hold_slots_other_hosts_need(server):
+    """Queued requests wait for their host before taking a global slot: with one slot per
+    host and two in all, a request to a second host is answered while the first host's
+    queue (4 x 0.15 s) is still being served."""
+    other = server.base.replace("127.0.0.1", "localhost")
+
+    async def go():
+        async with Fetcher(policy(per_host=1, concurrency=2)) as f:
+            async def timed(url):
+                await f.fetch(url)
+                return time.monotonic()
+            start = time.monotonic()
+            busy = [asyncio.ensure_future(timed(server.base + "/concurrent")) for _ in range(4)]
+            await asyncio.sleep(0.05)
+            quick = await timed(other + "/concurrent")
+            return quick - start, max(await asyncio.gather(*busy)) - start
+    quick, busy = asyncio.run(go())
+    assert quick < busy      # before: the queued requests held both global slots, so it came last
+
+
 def test_unlimited_host_sees_real_parallelism(server):
     """Control for the two tests above: without a tight limit requests do overlap."""
     async def go():

@@ -369,25 +369,26 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        async with self._global:
-            current = url
-            for _hop in range(self.policy.max_redirects + 1):
-                result, location = await self._one(current, headers, started)
-                if result is not None:
-                    if result.not_modified:
-                        result.etag = result.etag or etag
-                        result.last_modified = result.last_modified or last_modified
-                    return result
-                current = location
-            raise FetchError(f"fetch: too many redirects (more than {self.policy.max_redirects}) "
-                             f"from {_short(url)}", code="redirects")
+        current = url
+        for _hop in range(self.policy.max_redirects + 1):
+            result, location = await self._one(current, headers, started)
+            if result is not None:
+                if result.not_modified:
+                    result.etag = result.etag or etag
+                    result.last_modified = result.last_modified or last_modified
+                return result
+            current = location
+        raise FetchError(f"fetch: too many redirects (more than {self.policy.max_redirects}) "
+                         f"from {_short(url)}", code="redirects")
 
     async def _one(self, url: str, headers: dict[str, str], started: float
                    ) -> tuple[FetchResult | None, str]:
         """One request. Returns (result, "") or (None, next URL) for a redirect."""
         _parsed, host, _port = _parse_target(url)
         timeout = self.policy.timeout
-        async with self._host_semaphore(host.lower()):
+        # the host's slot first, then a global one: a request queued behind a busy host never
+        # holds a connection slot that requests to other hosts could use
+        async with self._host_semaphore(host.lower()), self._global:
             try:
                 async with asyncio.timeout(timeout):
                     await asyncio.to_thread(check_url_allowed, url, self._nets)
