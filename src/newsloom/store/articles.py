@@ -49,6 +49,21 @@ class ArticlesMixin:
             row = conn.execute(self._article_select().where(sa.or_(*conds)).limit(1)).first()
         return to_model(Article, row) if row else None
 
+    def stored_keys(self, source_id: int | None, urls: list[str], guids: list[str]) -> tuple[set[str], set[str]]:
+        """Which of these canonical URLs, and which of this source's GUIDs, are stored
+        (a few queries for a whole feed, instead of one per entry)."""
+        found_urls: set[str] = set()
+        found_guids: set[str] = set()
+        with self.read() as conn:
+            for start in range(0, len(urls), 500):
+                found_urls.update(conn.execute(select(articles.c.url).where(
+                    articles.c.url.in_(urls[start:start + 500]))).scalars())
+            if source_id is not None:
+                for start in range(0, len(guids), 500):
+                    found_guids.update(conn.execute(select(articles.c.guid).where(
+                        articles.c.source_id == source_id, articles.c.guid.in_(guids[start:start + 500]))).scalars())
+        return found_urls, found_guids
+
     def add_article(self, article: Article, *, pending_id: int | None = None) -> tuple[Article, bool]:
         """Store an article in one transaction. Returns (stored, created).
 

@@ -154,13 +154,13 @@ class FeedsMixin:
                             lease: float) -> list[int]:
         """Inside the caller's transaction: record feed items to ingest (known URLs are
         skipped), leased for `lease` seconds to whoever ingests them now. Returns the new ids."""
-        now = utcnow()
-        for url, entry in items:
-            conn.execute(self._insert(pending_entries).values(
-                feed_id=feed_id, url=url, entry=entry_json(entry), attempts=0, created_at=now,
-                leased_until=now + timedelta(seconds=lease)).on_conflict_do_nothing(index_elements=["url"]))
         if not items:
             return []
+        now = utcnow()
+        until = now + timedelta(seconds=lease)
+        conn.execute(self._insert(pending_entries).on_conflict_do_nothing(index_elements=["url"]),
+                     [{"feed_id": feed_id, "url": url, "entry": entry_json(entry), "attempts": 0, "created_at": now,
+                       "leased_until": until} for url, entry in items])
         urls = [u for u, _ in items]
         ids: list[int] = []
         for start in range(0, len(urls), 500):

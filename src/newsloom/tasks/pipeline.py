@@ -130,12 +130,9 @@ def _record_failure(store: Store, settings: Settings, feed: Feed, exc: NewsloomE
 def _unseen_entries(store: Store, feed: Feed, entries: list[Entry], now: datetime) -> list[tuple[str, Entry]]:
     """(canonical URL, entry) of the entries not stored yet, oldest first ("first copy" means
     first published)."""
-    fresh = []
-    for entry in sorted(entries, key=lambda e: e.published_at or now):
-        url = canonical_url(entry.link)
-        if not store.find_article(url=url, source_id=feed.source_id, guid=entry.guid):
-            fresh.append((url, entry))
-    return fresh
+    keyed = [(canonical_url(e.link), e) for e in sorted(entries, key=lambda e: e.published_at or now)]
+    urls, guids = store.stored_keys(feed.source_id, [u for u, _ in keyed], [e.guid for _, e in keyed if e.guid])
+    return [(u, e) for u, e in keyed if u not in urls and not (e.guid and e.guid in guids)]
 
 
 async def refresh_feed(store: Store, fetcher: Fetcher, feed: Feed, settings: Settings) -> RefreshReport:
