@@ -149,6 +149,12 @@ class FeedsMixin:
                 .values(leased_until=now + timedelta(seconds=seconds)))
             return done.rowcount == 1
 
+    def release_feed_leases(self) -> int:
+        """Release every feed's lease (the only writer starting over). Returns how many."""
+        with self.write() as conn:
+            return conn.execute(feeds.update().where(feeds.c.leased_until.is_not(None))
+                                .values(leased_until=None)).rowcount or 0
+
     # -- pending entries -----------------------------------------------------------
     def add_pending_entries(self, conn: Connection, feed_id: int, items: list[tuple[str, Entry]], *,
                             lease: float) -> list[int]:

@@ -37,6 +37,7 @@ from ..settings import Settings
 from ..store import Store
 
 __all__ = ["INSIGHTS_VERSION", "StoryInsights", "build_story_insights", "read_story_insights", "summarize_articles",
+           "mark_outdated_insights",
            "ask_story", "llm_client"]
 
 log = logging.getLogger("newsloom.insights")
@@ -142,6 +143,16 @@ def summarize_articles(store: Store, article_ids: list[int]) -> None:
     """Summaries of these articles, built and stored (`newsloom rebuild-insights`)."""
     store.save_article_summaries([(i, summarize(store.get_article(i), n=3)) for i in article_ids],
                                  version=INSIGHTS_VERSION)
+
+
+def mark_outdated_insights(store: Store) -> int:
+    """Stories whose insights another pipeline version built (or none) become dirty, so the
+    scheduler rebuilds them; every scheduler calls this on start. Returns how many."""
+    stale = store.stale_insight_story_ids(INSIGHTS_VERSION)
+    if stale:
+        store.mark_stories_dirty(stale)
+        log.info("insights_outdated stories=%d version=%d", len(stale), INSIGHTS_VERSION)
+    return len(stale)
 
 
 # -- the read path ----------------------------------------------------------------------

@@ -21,10 +21,11 @@ orchestrates them; no page does any of this work.
                       a feed with thousands of new items never queues ahead of the others.
   3. cluster_pending  One consumer at a time (the store's cluster lock), oldest first:
                       wire-copy dedupe, online clustering, related articles; the stories it
-                      touches are marked dirty; each article then gets its hashtags and summary.
+                      touches are marked dirty.
   4. build_insights   Each dirty story once its burst is over (no change for `quiet_for`
                       seconds, or after `max_wait` at most): hashtags, brief, timeline,
-                      disagreements and charts, stored with the pipeline version.
+                      disagreements, charts and the summaries of its new articles, stored
+                      with the pipeline version.
 
 :func:`refresh` runs 1-4 once over the due (or given) feeds, for the CLI and the tests.
 A failure in any stage is logged, recorded per stage for ``newsloom status``, and never
@@ -268,8 +269,8 @@ async def ingest_entries(store: Store, fetcher: Fetcher, pending_ids: Iterable[i
 
 # -- 3 and 4: stories ------------------------------------------------------------------------
 def cluster_pending(store: Store, engine: StoryEngine | None = None, *, limit: int | None = None) -> int:
-    """Step 3: every article without a story joins one (oldest first), then gets its
-    hashtags and summary; touched stories are marked dirty."""
+    """Step 3: every article without a story joins one (oldest first); touched stories are
+    marked dirty."""
     try:
         return cluster_articles(store, engine=engine, limit=limit)
     except Exception as exc:  # noqa: BLE001 - recorded; the next run retries (the engine rebuilds from the log)

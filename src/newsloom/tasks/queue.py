@@ -61,7 +61,7 @@ from ..models import utcnow
 from ..settings import Settings, load_settings
 from ..store import Store
 from . import pipeline
-from .insights import INSIGHTS_VERSION
+from .insights import mark_outdated_insights
 from .scheduler import feed_lease, process_name
 from .stories import StoryEngine
 
@@ -394,11 +394,7 @@ class QueueScheduler:
 
     def start(self) -> int:
         """Stories whose insights another pipeline version built (or none) become dirty."""
-        stale = self.store.stale_insight_story_ids(INSIGHTS_VERSION)
-        if stale:
-            self.store.mark_stories_dirty(stale)
-            log.info("insights_outdated stories=%d version=%d", len(stale), INSIGHTS_VERSION)
-        return len(stale)
+        return mark_outdated_insights(self.store)
 
     def tick(self) -> dict[str, int]:
         """One look at what is due and what is unfinished; enqueue it."""

@@ -35,7 +35,7 @@ from ..ingest.http import Fetcher
 from ..models import Feed, utcnow
 from ..settings import Settings
 from ..store import Store
-from .insights import INSIGHTS_VERSION
+from .insights import mark_outdated_insights
 from .pipeline import entry_lease, fetch_policy, ingest_entries, refresh_feed, settle
 from .stories import StoryEngine
 
@@ -98,10 +98,7 @@ class EmbeddedScheduler:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        stale = await self._in_thread(self.store.stale_insight_story_ids, INSIGHTS_VERSION)
-        if stale:
-            await self._in_thread(self.store.mark_stories_dirty, stale)
-            log.info("insights_outdated stories=%d version=%d", len(stale), INSIGHTS_VERSION)
+        await self._in_thread(mark_outdated_insights, self.store)
         await self._in_thread(self._free_feed_leases)
         settling: asyncio.Future | None = None
         first = True
@@ -142,12 +139,9 @@ class EmbeddedScheduler:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def _free_feed_leases(self) -> None:
-        """The only writer is starting: no refresh is in progress, whatever the leases say.
-        (save_feed writes the feed's state back as it is, and releases its lease.)"""
+        """The only writer is starting: no refresh is in progress, whatever the leases say."""
         try:
-            if self.store.pipeline_counts()["feeds_in_progress"]:
-                for feed in self.store.list_feeds():
-                    self.store.save_feed(feed)
+            self.store.release_feed_leases()
         except Exception:  # noqa: BLE001 - the leases then run out by themselves
             log.exception("feed_leases_not_freed")
 
