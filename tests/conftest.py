@@ -8,7 +8,13 @@ PostgreSQL half; under CI=true it fails.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import threading
+import time
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
@@ -122,3 +128,60 @@ def demo_ingested(request, tmp_path_factory, demo_server):
     yield store, settings, stories
     store.reset()
     store.close()
+
+
+# -- live servers and the browser (tests/browser, tests/security) ------------------------------
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+class LiveServer:
+    """uvicorn on 127.0.0.1 in a background thread: ``port = live.free_port()``, then
+    ``with live.running(create_app(...), port) as base_url: ...``."""
+
+    @staticmethod
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    @staticmethod
+    @contextmanager
+    def running(app, port: int):
+        import uvicorn
+
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> LiveServer:
+    return LiveServer()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright (no browser download). Locally a missing Chromium
+    skips; under CI=true it fails."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if IN_CI:
+            pytest.fail("Chromium is required under CI=true (scripts/system-deps.sh installs it)")
+        pytest.skip("Debian's chromium is not installed (run scripts/system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()

@@ -91,7 +91,12 @@ def feeds_import(obj: Context, file) -> None:
         report = import_opml(obj.store, file.read())
     except NewsloomError as exc:
         _fail(exc)
-    click.echo(f"imported: {report.added} added, {report.skipped} already present")
+    for _, message in report.errors:
+        click.echo(message, err=True)
+    click.echo(f"imported: {report.added} added, {report.skipped} already present"
+               + (f", {len(report.errors)} errors" if report.errors else ""))
+    if report.errors and not report.added and not report.skipped:
+        sys.exit(1)
 
 
 @feeds.command("export")
@@ -182,12 +187,15 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int, with_s
                f"{', scheduler on' if with_scheduler else ''})", err=True)
     # One process only ever runs the pipeline: this one (uvicorn's supervisor when --workers > 1).
     scheduler = EmbeddedScheduler(store, obj.settings).start() if with_scheduler else None
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (any
+    # local client could pick its address); NEWSLOOM_TRUSTED_PROXIES decides that (serve/auth.py).
     try:
         if workers > 1:
             _serve_workers(uvicorn.Config("newsloom.serve.app:app_from_env", factory=True, workers=workers,
-                                          host=host, port=port, log_level="warning"))
+                                          host=host, port=port, log_level="warning", proxy_headers=False))
         else:
-            uvicorn.run(create_app(obj.settings, store), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(obj.settings, store), host=host, port=port, log_level="warning",
+                        proxy_headers=False)
     finally:
         if scheduler:
             scheduler.stop()

@@ -52,6 +52,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("user_agent", str, "newsloom/0.1 (+https://github.com/newsloom/newsloom)",
            "User-Agent header sent with every request."),
     Option("fetch_timeout", float, 20.0, "Seconds allowed for one HTTP request, body included.", minimum=0.1),
+    Option("fetch_deadline", float, 30.0, "Seconds allowed for one whole fetch: connect, every redirect, "
+           "headers and body together (on top of `fetch_timeout` per request).", minimum=0.1),
     Option("fetch_max_bytes", int, 10_000_000, "Largest response body accepted, in bytes.", minimum=1024),
     Option("fetch_max_redirects", int, 5, "Redirects followed before giving up.", minimum=0),
     Option("fetch_per_host", int, 2, "Concurrent requests to one host.", minimum=1),
@@ -83,6 +85,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("page_cache_seconds", float, 5.0, "Seconds an anonymous reader's page or API response may be served "
            "from the web process's memory (a write through that process empties it at once). 0 turns it off.",
            minimum=0.0),
+    Option("max_body_bytes", int, 1_048_576, "Largest request body the web server reads (the API's JSON), in "
+           "bytes; a larger one gets 413 before any route or login check sees it.", minimum=1024),
+    Option("max_form_bytes", int, 1_048_576, "Largest form post (urlencoded or multipart) the web server reads, "
+           "in bytes; a larger one gets 413 before any route or login check sees it.", minimum=1024),
     Option("llm_url", str, "", "Base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM) that rewrites "
            "briefs and answers from the retrieved passages. Empty: extractive only (the default, fully offline)."),
     Option("llm_model", str, "llama3.2", "Model name sent to the LLM server."),
@@ -98,8 +104,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("comment_rate_limit", str, "5/minute", "Comments one user, and one IP address, may post: "
            "`N/second`, `N/minute`, `N/hour` or `N/day` (sliding window, shared through the database)."),
     Option("signup_rate_limit", str, "5/hour", "Sign-ups allowed from one IP address (same format)."),
-    Option("login_rate_limit", str, "10/minute", "Login attempts allowed per IP address and per username "
-           "(same format)."),
+    Option("login_rate_limit", str, "10/minute", "Failed logins allowed for one username from one IP address "
+           "(same format); a successful login clears the count. A stranger's failures never block the "
+           "account's owner at another address. An IPv6 address counts by its /64, here and in every limit."),
+    Option("login_address_rate_limit", str, "60/minute", "Login attempts allowed from one IP address, whatever "
+           "the usernames (same format)."),
+    Option("login_backoff_max", float, 5.0, "Longest delay, in seconds, added to each login of an account that "
+           "more failures than `login_rate_limit` allows one address hit within its window (guesses from many "
+           "addresses): it doubles as they grow, slows guessing down and never refuses the owner. 0 turns it off.",
+           minimum=0.0),
+    Option("token_rate_limit", str, "10/hour", "API tokens one user may create on the account page (same format)."),
+    Option("trusted_proxies", list, [], "CIDRs of the reverse proxies in front of the web server (e.g. "
+           "`127.0.0.1/32` when nginx runs on the same host). The client address is the peer's, unless the peer "
+           "is one of these: then it is the right-most `X-Forwarded-For` address that is not one of these. "
+           "Empty: `X-Forwarded-For` is ignored."),
     Option("for_you_half_life", float, 24.0, "Hours after which a story's \"For you\" score halves.", minimum=0.1),
 )
 

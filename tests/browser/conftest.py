@@ -6,18 +6,12 @@ newsroom through the normal ingest path. Screenshots go to ./screenshots/ (gitig
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
 MOD_PASSWORD = "moderator password 1"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
@@ -27,17 +21,9 @@ def _hash(password: str) -> str:
     return PasswordHasher(time_cost=1, memory_cost=8192).hash(password)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_server, evil_feed_url):
+def site(tmp_path_factory, demo_server, evil_feed_url, live_server):
     """(base_url, store, settings) of a live newsloom over the demo newsroom."""
-    import uvicorn
-
     from newsloom.models import Feed
     from newsloom.serve import create_app
     from newsloom.settings import load_settings
@@ -46,7 +32,7 @@ def site(tmp_path_factory, demo_server, evil_feed_url):
     from newsloom.tasks.pipeline import refresh
 
     home = tmp_path_factory.mktemp("browser-home")
-    port = _free_port()
+    port = live_server.free_port()
     settings = load_settings({}, home=str(home), env="test", secret_key="browser-test-secret-key-0123456789",
                              fetch_allow_networks=["127.0.0.1/32"], base_url=f"http://127.0.0.1:{port}",
                              argon2_time_cost=1, argon2_memory_cost=8192)
@@ -55,34 +41,9 @@ def site(tmp_path_factory, demo_server, evil_feed_url):
     store.add_feed(Feed(url=evil_feed_url))
     refresh(store, settings, all_feeds=True)
     store.create_user("mod", _hash(MOD_PASSWORD), role="moderator")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", store, settings
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server.running(create_app(settings, store), port) as base_url:
+        yield base_url, store, settings
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if IN_CI:
-            pytest.fail("Chromium is required under CI=true (scripts/system-deps.sh installs it)")
-        pytest.skip("Debian's chromium is not installed (run scripts/system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

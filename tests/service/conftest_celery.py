@@ -1,4 +1,5 @@
-"""Fixtures for the scaled-out deployment tests (imported explicitly by tests/service/test_celery*.py).
+"""Fixtures for the scaled-out deployment tests (imported explicitly by tests/service/test_celery*.py
+and tests/security/test_crash_safety.py), and `integrity_problems`, the store's invariants.
 
 Everything is real: fictional feeds and article pages served over HTTP on 127.0.0.1 (text
 from newsloom.enrich.synth: invented words, never real news), PostgreSQL in a private
@@ -343,35 +344,66 @@ class Deployment:
 
     def integrity_problems(self) -> list[str]:
         """Rows that break the store's invariants (empty list: all is well)."""
-        checks = {
-            "article in a missing story": "SELECT count(*) FROM articles a LEFT JOIN stories s ON s.id = a.story_id "
-                                          "WHERE a.story_id IS NOT NULL AND s.id IS NULL",
-            "article in a merged story": "SELECT count(*) FROM articles a JOIN stories s ON s.id = a.story_id "
-                                        "WHERE s.merged_into IS NOT NULL",
-            "story count differs from its articles": "SELECT count(*) FROM stories s WHERE s.merged_into IS NULL AND "
-                                                     "s.article_count <> (SELECT count(*) FROM articles a "
-                                                     "WHERE a.story_id = s.id)",
-            "live story without articles": "SELECT count(*) FROM stories s WHERE s.merged_into IS NULL AND NOT EXISTS "
-                                           "(SELECT 1 FROM articles a WHERE a.story_id = s.id)",
-            "merged into a missing or merged story": "SELECT count(*) FROM stories s LEFT JOIN stories t "
-                                                     "ON t.id = s.merged_into WHERE s.merged_into IS NOT NULL "
-                                                     "AND (t.id IS NULL OR t.merged_into IS NOT NULL)",
-            "insights of a dead story": "SELECT count(*) FROM story_insights i LEFT JOIN stories s ON s.id = i.story_id "
-                                        "WHERE s.id IS NULL OR s.merged_into IS NOT NULL",
-            "insights counting other articles": "SELECT count(*) FROM story_insights i JOIN stories s "
-                                                "ON s.id = i.story_id WHERE i.article_count <> s.article_count",
-            "hashtags of a dead story": "SELECT count(*) FROM story_tags t LEFT JOIN stories s ON s.id = t.story_id "
-                                        "WHERE s.id IS NULL OR s.merged_into IS NOT NULL",
-            "duplicate article URL": "SELECT count(*) FROM (SELECT url FROM articles GROUP BY url "
-                                     "HAVING count(*) > 1) d",
-        }
-        problems = []
-        with self.store.read() as conn:
-            for what, sql in checks.items():
-                n = conn.execute(sa.text(sql)).scalar_one()
-                if n:
-                    problems.append(f"{what}: {n}")
-        return problems
+        return integrity_problems(self.store)
+
+
+# -- the store's invariants ---------------------------------------------------------------------
+# Each query counts the rows breaking one invariant. Foreign keys are declared, but a check
+# here does not depend on them being enforced (or on ON DELETE having run): it reads the rows.
+INVARIANTS = {
+    "article in a missing story": "SELECT count(*) FROM articles a LEFT JOIN stories s ON s.id = a.story_id "
+                                  "WHERE a.story_id IS NOT NULL AND s.id IS NULL",
+    "article in a merged story": "SELECT count(*) FROM articles a JOIN stories s ON s.id = a.story_id "
+                                 "WHERE s.merged_into IS NOT NULL",
+    "story count differs from its articles": "SELECT count(*) FROM stories s WHERE s.merged_into IS NULL AND "
+                                             "s.article_count <> (SELECT count(*) FROM articles a "
+                                             "WHERE a.story_id = s.id)",
+    "story source count differs from its articles": "SELECT count(*) FROM stories s WHERE s.merged_into IS NULL "
+                                                    "AND s.source_count <> (SELECT count(DISTINCT a.source_id) "
+                                                    "FROM articles a WHERE a.story_id = s.id)",
+    "live story without articles": "SELECT count(*) FROM stories s WHERE s.merged_into IS NULL AND NOT EXISTS "
+                                   "(SELECT 1 FROM articles a WHERE a.story_id = s.id)",
+    "merged into a missing or merged story": "SELECT count(*) FROM stories s LEFT JOIN stories t "
+                                             "ON t.id = s.merged_into WHERE s.merged_into IS NOT NULL "
+                                             "AND (t.id IS NULL OR t.merged_into IS NOT NULL)",
+    "insights of a dead story": "SELECT count(*) FROM story_insights i LEFT JOIN stories s ON s.id = i.story_id "
+                                "WHERE s.id IS NULL OR s.merged_into IS NOT NULL",
+    "insights counting other articles": "SELECT count(*) FROM story_insights i JOIN stories s "
+                                        "ON s.id = i.story_id WHERE i.article_count <> s.article_count",
+    "hashtags of a dead story": "SELECT count(*) FROM story_tags t LEFT JOIN stories s ON s.id = t.story_id "
+                                "WHERE s.id IS NULL OR s.merged_into IS NOT NULL",
+    "hashtag of a missing tag": "SELECT count(*) FROM story_tags st LEFT JOIN tags t ON t.id = st.tag_id "
+                                "WHERE t.id IS NULL",
+    "related pair with a missing article": "SELECT count(*) FROM article_related r "
+                                           "LEFT JOIN articles a ON a.id = r.article_id "
+                                           "LEFT JOIN articles b ON b.id = r.related_id "
+                                           "WHERE a.id IS NULL OR b.id IS NULL",
+    "duplicate of a missing article": "SELECT count(*) FROM articles a LEFT JOIN articles o "
+                                      "ON o.id = a.duplicate_of WHERE a.duplicate_of IS NOT NULL AND o.id IS NULL",
+    "summary of a missing article": "SELECT count(*) FROM article_summaries m LEFT JOIN articles a "
+                                    "ON a.id = m.article_id WHERE a.id IS NULL",
+    "clustering log naming a missing row": "SELECT count(*) FROM cluster_events e "
+                                           "LEFT JOIN stories s ON s.id = e.story_id "
+                                           "LEFT JOIN articles a ON a.id = e.article_id "
+                                           "LEFT JOIN stories t ON t.id = e.into_story_id "
+                                           "WHERE s.id IS NULL OR (e.article_id IS NOT NULL AND a.id IS NULL) "
+                                           "OR (e.into_story_id IS NOT NULL AND t.id IS NULL)",
+    "pending entry of a missing feed": "SELECT count(*) FROM pending_entries p LEFT JOIN feeds f "
+                                       "ON f.id = p.feed_id WHERE f.id IS NULL",
+    "duplicate article URL": "SELECT count(*) FROM (SELECT url FROM articles GROUP BY url "
+                             "HAVING count(*) > 1) d",
+}
+
+
+def integrity_problems(store: Store) -> list[str]:
+    """Rows of `store` that break its invariants (empty list: all is well), on either backend."""
+    problems = []
+    with store.read() as conn:
+        for what, sql in INVARIANTS.items():
+            n = conn.execute(sa.text(sql)).scalar_one()
+            if n:
+                problems.append(f"{what}: {n}")
+    return problems
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Feed bytes -> :class:`~newsloom.models.ParsedFeed`.
 
-RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 go through feedparser (after a defusedxml pass
-that refuses entity declarations), JSON Feed 1.0/1.1 through :mod:`json`.  Every
-format is adapted here into plain models: nothing downstream sees a feedparser dict.
+RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 go through feedparser, JSON Feed 1.0/1.1 through
+:mod:`json`. Before feedparser sees XML, the body is decoded here, expat reads its
+prolog and refuses entity declarations, and feedparser gets a prolog rebuilt without
+the document's DOCTYPE (see ``_safe_xml``). Every format is adapted here into plain
+models: nothing downstream sees a feedparser dict.
 
 Pure: bytes in, models out. No I/O, no settings.
 """
@@ -10,17 +12,18 @@ Pure: bytes in, models out. No I/O, no settings.
 from __future__ import annotations
 
 import calendar
+import codecs
 import html
 import io
 import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from email.message import Message
 from typing import Any
 from urllib.parse import urljoin
+from xml.parsers import expat
 
-import defusedxml
-import defusedxml.ElementTree as DET
 import feedparser
 
 from newsloom.errors import ParseError
@@ -33,9 +36,6 @@ __all__ = ["parse_feed", "XXE_MESSAGE"]
 XXE_MESSAGE = "parse: refused XML with entity declarations (possible XXE / entity expansion)"
 
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
-# A DOCTYPE whose internal subset declares an entity (checked on ill-formed input,
-# where the XML parser may stop before reaching the declaration).
-_ENTITY_DECL = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 
 
@@ -70,47 +70,169 @@ def _strip_bom(body: bytes) -> bytes:
 
 
 # --------------------------------------------------------------------------- XML
+#
+# Safety by construction: feedparser never sees the document's own prolog. The body is
+# decoded here, an XML parser (expat) reads the prolog and refuses any entity
+# declaration, and feedparser is given a prolog written here (the XML declaration and,
+# for RSS 0.91 Netscape, a clean copy of that DOCTYPE) followed by the original text
+# from the root element on. Whatever encoding a document claims, whatever its comments
+# hold, no DOCTYPE internal subset reaches feedparser, so neither of its parsers can
+# expand an entity the document defines (feedparser re-declares "safe" entities it finds
+# with a pattern, comments included, for its loose parser). expat itself rather than
+# defusedxml: its handlers give the byte offset of the root element and let us stop
+# there, instead of building a tree of the whole document.
 
-def _check_xml_safety(body: bytes) -> None:
-    """Refuse entity declarations / external references before feedparser runs.
+_PROLOG = '<?xml version="1.0" encoding="utf-8"?>'
+# feedparser tells RSS 0.91 Netscape ("rss091n") from this DOCTYPE, so it is the one kept.
+_NETSCAPE_DOCTYPE = ('<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+                     '"http://my.netscape.com/publish/formats/rss-0.91.dtd">')
+# Byte order marks (UTF-32 before UTF-16: FF FE 00 00 starts with FF FE), then, without
+# one, how a leading "<" looks in the wide encodings (after XML 1.0 Appendix F, which
+# also expects the "?" of a declaration; a document may start with its root instead).
+_BOM_CODECS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+               (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"), (b"\xef\xbb\xbf", "utf-8"))
+_WIDE_SNIFF = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+               (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"))
+# Only to read the declaration and cut it off; what the prolog means is expat's call.
+_XML_DECL = re.compile(r"<\?xml[ \t\r\n].*?\?>", re.DOTALL)
+_XML_DECL_BYTES = re.compile(rb"<\?xml[ \t\r\n].*?\?>", re.DOTALL)
+_DECL_ENCODING = re.compile(rb"""<\?xml[ \t\r\n][^>]*?encoding[ \t\r\n]*=[ \t\r\n]*["']([A-Za-z][\w.:-]*)["']""")
 
-    A plain DOCTYPE (RSS 0.91's Netscape one, say) is fine. Syntax errors are not
-    ours to judge: feedparser's loose parser gets its chance afterwards.
-    """
+
+class _RootFound(Exception):
+    """Raised at the first start tag: every declaration a document can make came before it."""
+
+
+def _codec(name: str | None) -> str | None:
+    """Python's name for an encoding, or None for one it does not know (or not a text codec)."""
+    if not name:
+        return None
     try:
-        DET.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden,
-            defusedxml.DTDForbidden, defusedxml.NotSupportedError) as exc:
-        raise ParseError(XXE_MESSAGE) from exc
-    except Exception:
-        # Ill-formed: expat may have stopped before a declaration; look ourselves.
-        if _ENTITY_DECL.search(body) or _ENTITY_DECL.search(_as_utf8(body)):
-            raise ParseError(XXE_MESSAGE) from None
+        info = codecs.lookup(name.strip())
+    except LookupError:
+        return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
-def _as_utf8(body: bytes) -> bytes:
-    """Best-effort UTF-8 view of UTF-16/32 documents for the regex safety net."""
-    for bom, enc in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-                     (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if body.startswith(bom):
-            return body[len(bom):].decode(enc, "replace").encode("utf-8")
-    if body[:2] == b"<\x00":
-        return body.decode("utf-16-le", "replace").encode("utf-8")
-    if body[:2] == b"\x00<":
-        return body.decode("utf-16-be", "replace").encode("utf-8")
-    return b""
+def _decode_xml(body: bytes, http_charset: str | None) -> str:
+    """The document as text: BOM, else the HTTP charset, else the declaration, else utf-8,
+    else windows-1252 - the first of those that decodes strictly."""
+    names: list[str | None] = []
+    wide = None
+    for marker, name in _BOM_CODECS:
+        if body.startswith(marker):
+            names.append(name)
+            wide = name if name != "utf-8" else None
+            body = body[len(marker):]
+            break
+    else:
+        for marker, name in _WIDE_SNIFF:
+            if body.startswith(marker):
+                names.append(name)
+                wide = name
+                break
+    declared = _DECL_ENCODING.match(body.lstrip(b" \t\r\n")) if wide is None else None
+    names += [http_charset, declared.group(1).decode("ascii") if declared else None, "utf-8", "windows-1252"]
+    for name in names:
+        codec = _codec(name)
+        # ASCII-compatible bytes that call themselves UTF-16/32 are lying (the
+        # declaration could be read as ASCII); decoding them so would give noise.
+        if codec is None or (wide is None and codec.startswith(("utf-16", "utf-32"))):
+            continue
+        try:
+            return body.decode(codec)
+        except (UnicodeError, ValueError, LookupError):
+            continue
+    # windows-1252 leaves five bytes undefined; a feed made of them is not one we can read
+    return body.decode("utf-8", "replace")
+
+
+def _read_prolog(doc: bytes) -> tuple[int, bool]:
+    """(byte index of the root element's start tag, whether the DOCTYPE is RSS 0.91 Netscape).
+
+    Raises ``ParseError(XXE_MESSAGE)`` at the first entity declaration or external entity
+    reference, and :class:`expat.ExpatError` (with ``byte_index``) when the prolog is
+    ill-formed. Parsing stops
+    at the root element: nothing after it can declare an entity.
+    """
+    parser = expat.ParserCreate()
+    netscape = False
+
+    def refuse(*_args: Any) -> None:
+        raise ParseError(XXE_MESSAGE)
+
+    def doctype(_name: str, system_id: str | None, public_id: str | None, _subset: int) -> None:
+        nonlocal netscape
+        netscape = "netscape" in f"{public_id or ''} {system_id or ''}".lower()
+
+    def start(_name: str, _attrs: Any) -> None:
+        raise _RootFound(parser.CurrentByteIndex)
+
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(doc, True)
+    except _RootFound as found:
+        return found.args[0], netscape
+    except expat.ExpatError as exc:
+        exc.byte_index = parser.ErrorByteIndex  # where it stopped, for the caller
+        raise
+    # expat reports "no element found" for a document without one, so this is not reached
+    raise ParseError("parse: not a feed: no root element")  # pragma: no cover
+
+
+def _safe_xml(body: bytes, content_type: str) -> tuple[bytes, str]:
+    """(UTF-8 document with a rebuilt prolog, matching content-type) for feedparser.
+
+    Raises ``ParseError(XXE_MESSAGE)`` for entity declarations or external entity
+    references, and ``ParseError("parse: not a feed: ...")`` when the prolog is
+    ill-formed (expat stopped before the root, so safety cannot be decided). Errors
+    after the root element are not ours to judge: feedparser's loose parser gets the
+    body. A plain DOCTYPE (with an external DTD that is never fetched) is allowed.
+    """
+    header = Message()
+    header["content-type"] = content_type
+    media = header.get_content_type() if "/" in content_type else "application/xml"
+    text = _decode_xml(body, header.get_content_charset())
+
+    text = text.lstrip("\ufeff \t\r\n")
+    decl = _XML_DECL.match(text)
+    if decl:
+        text = text[decl.end():]
+    doc = (_PROLOG + text).encode("utf-8", "replace")
+
+    for attempt in range(2):
+        try:
+            root, netscape = _read_prolog(doc)
+            break
+        except expat.ExpatError as exc:
+            # a declaration after a leading comment is ill-formed but not rare in the wild
+            # (feedparser took it): cut it out where expat found it and read once more
+            cut = _XML_DECL_BYTES.match(doc, exc.byte_index) if attempt == 0 and \
+                exc.code == expat.errors.codes[expat.errors.XML_ERROR_MISPLACED_XML_PI] else None
+            if cut is None:
+                raise ParseError("parse: not a feed: ill-formed XML before the root element "
+                                 f"({expat.ErrorString(exc.code)})") from None
+            doc = doc[:cut.start()] + doc[cut.end():]
+
+    prolog = _PROLOG + "\n" + (_NETSCAPE_DOCTYPE + "\n" if netscape else "")
+    return prolog.encode("ascii") + doc[root:], f"{media}; charset=utf-8"
 
 
 def _parse_xml_feed(body: bytes, hdrs: dict[str, str], base_url: str) -> ParsedFeed:
-    _check_xml_safety(body)
+    document, content_type = _safe_xml(body, hdrs.get("content-type", ""))
 
     response_headers = dict(hdrs)
+    response_headers["content-type"] = content_type  # the charset of the bytes feedparser gets
     if base_url:
         loc = response_headers.get("content-location")
         response_headers["content-location"] = urljoin(base_url, loc) if loc else base_url
     # A stream, never bytes/str: feedparser would treat those as a path or URL to open.
     try:
-        d = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
+        d = feedparser.parse(io.BytesIO(document), response_headers=response_headers,
                              resolve_relative_uris=True, sanitize_html=False)
     except Exception as exc:  # pragma: no cover - feedparser is meant not to raise
         raise ParseError(f"parse: not a feed: {exc}") from exc

@@ -8,9 +8,15 @@
   credentials, and hosts resolving to loopback / private / link-local / multicast /
   reserved / unspecified / shared (100.64/10) addresses unless they fall in
   ``FetchPolicy.allow_networks``;
-* **bounded** - a byte cap on the decoded body, a wall-clock deadline per request
-  (a server trickling one byte a second cannot hold us), a redirect cap, and
-  per-host plus global concurrency limits;
+* **bounded** - a byte cap on the decoded body, a redirect cap, per-host plus global
+  concurrency limits, and two wall-clock limits: ``timeout`` per request (one hop:
+  connect, send, headers, body; a server trickling one byte a second cannot hold
+  us) and ``deadline`` for the whole fetch (DNS, connect, every redirect hop,
+  headers and body together). Without the second, a chain of redirects whose hops
+  each answer just inside ``timeout`` would hold a worker ``max_redirects + 1``
+  times longer; with it, no fetch holds a worker longer than ``deadline`` once it
+  has its connection slots (time queued behind our own concurrency limits is not
+  the server's doing and is not counted);
 * **polite** - a clear User-Agent and conditional GET (If-None-Match /
   If-Modified-Since; a 304 becomes ``FetchResult(not_modified=True)``).
 
@@ -83,6 +89,7 @@ class FetchResult:
 class FetchPolicy:
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 20.0           # per request (hop): connect+send+read, as a wall-clock deadline
+    deadline: float = 30.0          # whole fetch: DNS, connect, every redirect hop, headers and body
     max_bytes: int = 10_000_000     # decoded body cap -> FetchError(code="too_large")
     max_redirects: int = 5
     per_host: int = 2               # concurrent requests per host name
@@ -328,6 +335,20 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+class _Deadline:
+    """The whole-fetch budget. The clock starts when the first hop holds its slots."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._ends: float | None = None
+
+    def left(self) -> float:
+        now = time.monotonic()
+        if self._ends is None:
+            self._ends = now + self.seconds
+        return self._ends - now
+
+
 class Fetcher:
     """Async HTTP GET with the policy above. Use ``async with Fetcher(...) as f``."""
 
@@ -370,8 +391,9 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url
+        deadline = _Deadline(self.policy.deadline)
         for _hop in range(self.policy.max_redirects + 1):
-            result, location = await self._one(current, headers, started)
+            result, location = await self._one(current, headers, started, deadline, url)
             if result is not None:
                 if result.not_modified:
                     result.etag = result.etag or etag
@@ -381,14 +403,20 @@ class Fetcher:
         raise FetchError(f"fetch: too many redirects (more than {self.policy.max_redirects}) "
                          f"from {_short(url)}", code="redirects")
 
-    async def _one(self, url: str, headers: dict[str, str], started: float
-                   ) -> tuple[FetchResult | None, str]:
+    async def _one(self, url: str, headers: dict[str, str], started: float, deadline: _Deadline,
+                   first_url: str) -> tuple[FetchResult | None, str]:
         """One request. Returns (result, "") or (None, next URL) for a redirect."""
         _parsed, host, _port = _parse_target(url)
-        timeout = self.policy.timeout
+        gave_up = FetchError(f"fetch: gave up on {_short(first_url)} after {deadline.seconds:g}s "
+                             "(the whole fetch, redirects included)", code="timeout")
         # the host's slot first, then a global one: a request queued behind a busy host never
         # holds a connection slot that requests to other hosts could use
         async with self._host_semaphore(host.lower()), self._global:
+            left = deadline.left()
+            if left <= 0:
+                raise gave_up
+            # this hop gets its own timeout or what is left of the whole fetch, if less
+            timeout = min(self.policy.timeout, left)
             try:
                 async with asyncio.timeout(timeout):
                     await asyncio.to_thread(check_url_allowed, url, self._nets)
@@ -396,6 +424,8 @@ class Fetcher:
             except FetchError:
                 raise
             except TimeoutError:
+                if timeout < self.policy.timeout:
+                    raise gave_up from None
                 raise FetchError(f"fetch: timed out after {timeout:g}s fetching {_short(url)}",
                                  code="timeout") from None
             except httpx.TimeoutException:

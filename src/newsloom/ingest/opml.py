@@ -2,6 +2,8 @@
 and export (OPML 2.0 that round-trips through :func:`parse_opml`).
 
 Pure: bytes in, models out. Parsed with defusedxml (no entities, no external refs).
+Parsing keeps every URL as written (tasks/jobs.py import_opml refuses and reports those
+that are not http(s)); export writes only http(s) ones, as other readers link them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import defusedxml
 import defusedxml.ElementTree as DET
 
 from newsloom.errors import ParseError
+from newsloom.ingest.urls import http_url
 
 __all__ = ["OpmlFeed", "parse_opml", "export_opml"]
 
@@ -133,7 +136,9 @@ def _clean(value: Any) -> str:
 
 def export_opml(feeds: Iterable[_FeedLike], title: str = "newsloom feeds") -> bytes:
     """OPML 2.0 document listing *feeds* (anything with ``.url``, ``.title``,
-    ``.site_url``; a ``.category`` attribute, when present, becomes a folder)."""
+    ``.site_url``; a ``.category`` attribute, when present, becomes a folder). A feed whose
+    URL is not http(s) (a row stored by an older version) is left out, and so is such a
+    site URL: the reader that imports the file would show them as links."""
     root = Element("opml", {"version": "2.0"})
     head = SubElement(root, "head")
     SubElement(head, "title").text = _clean(title)
@@ -141,7 +146,7 @@ def export_opml(feeds: Iterable[_FeedLike], title: str = "newsloom feeds") -> by
     body = SubElement(root, "body")
     folders: dict[str, Element] = {}
     for feed in feeds:
-        url = _clean(getattr(feed, "url", None) or "")
+        url = http_url(_clean(getattr(feed, "url", None) or ""))
         if not url:
             continue
         label = _clean(getattr(feed, "title", None) or "")
@@ -149,7 +154,7 @@ def export_opml(feeds: Iterable[_FeedLike], title: str = "newsloom feeds") -> by
         if label:
             attrs["title"] = label
         attrs["xmlUrl"] = url
-        site = _clean(getattr(feed, "site_url", None) or "")
+        site = http_url(_clean(getattr(feed, "site_url", None) or ""))
         if site:
             attrs["htmlUrl"] = site
         parent = body

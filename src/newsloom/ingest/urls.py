@@ -1,4 +1,12 @@
-"""URL canonicalisation: one article, one URL, whatever tracking junk was appended.
+"""URL canonicalisation: one article, one URL, whatever tracking junk was appended; and
+the one rule for which URLs newsloom keeps: http and https only.
+
+A feed or article URL is shown as a link, so a ``javascript:`` or ``data:`` one would run
+script on the site when clicked, and ``file:`` or ``gopher:`` ones are never fetchable.
+Every edge that takes a URL from a person or a file (``feeds add``, OPML and JSONL
+imports) calls :func:`require_http_url`; the store refuses the rest (store/feeds.py,
+store/articles.py); pages, Atom and the API link only what :func:`http_url` returns,
+so rows stored by an older version cannot become script links either.
 
 Pure: no I/O, no settings.
 """
@@ -7,7 +15,10 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "host_of", "is_http_url", "TRACKING_PARAMS", "TRACKING_PREFIXES"]
+from newsloom.errors import NewsloomError
+
+__all__ = ["canonical_url", "host_of", "is_http_url", "http_url", "require_http_url",
+           "TRACKING_PARAMS", "TRACKING_PREFIXES"]
 
 #: Query parameters that only identify a campaign/click, never the document.
 TRACKING_PARAMS: frozenset[str] = frozenset({
@@ -112,11 +123,42 @@ def host_of(url: str) -> str:
 
 
 def is_http_url(url: str | None) -> bool:
-    """True for an absolute http(s) URL with a host."""
-    if not url:
+    """True for an absolute http(s) URL with a host.
+
+    The scheme is read as a browser reads it: urlsplit, like the WHATWG URL parser, drops
+    leading control characters and spaces and every tab and newline, and scheme names are
+    case-insensitive, so " JaVaScRiPt:", "java\\tscript:" and "\\x01javascript:" are all
+    ``javascript`` here too, never http.
+    """
+    if not isinstance(url, str) or not url:
         return False
     try:
         parts = urlsplit(url.strip())
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def http_url(url: object) -> str | None:
+    """*url* (without surrounding whitespace) when it is an http(s) URL, else None: what
+    may become a link (the ``http_url`` filter of the templates, Atom, the API)."""
+    return url.strip() if isinstance(url, str) and is_http_url(url) else None
+
+
+# ASCII control characters: a browser drops some of them silently (a tab inside a scheme),
+# so a URL carrying one is not the URL a person sees; none belongs in a URL someone typed.
+_CONTROL = frozenset(map(chr, range(0x20))) | {"\x7f"}
+
+
+def require_http_url(url: object, component: str) -> str:
+    """*url* without surrounding whitespace, or a :class:`NewsloomError` (code ``invalid``)
+    whose message starts with *component*, for anything that is not an absolute http(s)
+    URL with a host or that contains control characters. For every edge that takes a URL."""
+    text = url.strip() if isinstance(url, str) else ""
+    if not text or not is_http_url(text) or _CONTROL.intersection(text):
+        shown = repr(url)
+        if len(shown) > 200:
+            shown = shown[:200] + "..."
+        raise NewsloomError(f"{component}: refused {shown}: only http and https URLs are allowed",
+                            code="invalid")
+    return text

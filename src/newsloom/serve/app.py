@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .. import __version__
+from ..ingest.urls import http_url
 from ..settings import Settings, load_settings
 from ..store import Store, open_store
 from . import errors
@@ -16,6 +19,7 @@ from .api.comments import router as comments_api_router
 from .api.routes import router as api_router
 from .conditional import ConditionalGet
 from .probes import router as probes_router
+from .security import WebEdge
 from .timefmt import relative_time
 from .web.accounts import router as accounts_router
 from .web.community import router as community_router
@@ -26,10 +30,12 @@ from .web.pages import router as web_router
 from .web.search import router as search_router
 
 WEB = Path(__file__).parent / "web"
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"   # Swagger UI's files, from a package
 
 
 def create_app(settings: Settings, store: Store) -> FastAPI:
-    app = FastAPI(title="newsloom", version=__version__,
+    # /docs is served below from local files (FastAPI's own loads Swagger UI from a CDN).
+    app = FastAPI(title="newsloom", version=__version__, docs_url=None, redoc_url=None,
                   description="Self-hosted news intelligence: feeds in, stories out.")
     app.state.settings = settings
     app.state.store = store
@@ -38,9 +44,16 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     # every template file's mtime on every render (restart to pick up an edited template).
     templates.env.auto_reload = False
     templates.env.filters["ago"] = relative_time
+    templates.env.filters["http_url"] = http_url   # a stored URL as a link: http(s) or none
     templates.env.globals["version"] = __version__
     app.state.templates = templates
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return FileResponse(WEB / "static" / "docs.html")
+
     app.include_router(probes_router)        # /healthz, /readyz
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(atom_router)          # before web_router: /stories/{id}.atom, /tags/{slug}.atom
@@ -54,6 +67,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     errors.install(app)
     # ETag / Last-Modified / 304 on every page and API response, and the anonymous page cache.
     app.add_middleware(ConditionalGet, cache_seconds=settings.page_cache_seconds)
+    # Outermost: bodies capped before anything reads them, HEAD, security headers (serve/security.py).
+    app.add_middleware(WebEdge, max_body_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
     return app
 
 

@@ -13,17 +13,29 @@
   wrong token is a 403.
 - **Rate limits**: sliding windows counted in the store (`rate_events`), so every process and
   host of a deployment shares them; a Redis counter can replace `Store.hit_rate_limit` later
-  without touching callers. Over the limit: 429 with Retry-After.
+  without touching callers. Over the limit: 429 with Retry-After. Logins count per username
+  *and address* pair (so a stranger's failures never refuse the owner elsewhere) and per
+  address; many addresses failing at one account only slow its logins down (a back-off,
+  never a lockout). An IPv6 client counts by its /64, which one host can rotate through.
+- **Client addresses**: the peer's. `X-Forwarded-For` is read only when the peer is one of
+  the `trusted_proxies`, and then from the right, where those proxies append what they saw.
+  `newsloom serve` starts uvicorn without its own proxy-header handling, so this is the one
+  place that decides.
+- **Passwords people choose** (NIST SP 800-63B): 10 to 1024 characters, any characters,
+  spaces included, no composition rules; refused when only blank, repetitive, sequential,
+  common (zxcvbn's frequency lists of leaked passwords, words and names) or built on the
+  username or the site's name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,17 +49,23 @@ from ..store.community import WebSession
 
 __all__ = ["SESSION_COOKIE", "CSRF_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "Viewer", "get_viewer", "require_csrf",
            "check_csrf", "hash_password", "verify_password", "start_session", "end_session", "parse_rate",
-           "rate_limited", "too_many_requests", "client_ip", "safe_next", "api_user", "validate_settings",
-           "USERNAME_RE", "MIN_PASSWORD_LENGTH", "MAX_PASSWORD_LENGTH", "validate_credentials"]
+           "rate_limited", "too_many_requests", "client_ip", "address_key", "parse_networks", "safe_next", "api_user",
+           "validate_settings", "USERNAME_RE", "MIN_PASSWORD_LENGTH", "MAX_PASSWORD_LENGTH", "validate_credentials",
+           "password_problem", "login_limited", "login_backoff", "login_failed", "login_succeeded"]
 
 SESSION_COOKIE = "newsloom_session"
 CSRF_COOKIE = "newsloom_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 USERNAME_RE = re.compile(r"[A-Za-z0-9_-]{3,32}")
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 1024
+MIN_PASSWORD_LENGTH = 10        # NIST asks for 8 at least; we keep the 10 we always had
+MAX_PASSWORD_LENGTH = 1024      # NIST asks for 64 at least; argon2 hashes any length in the same time
+SITE_WORDS = ("newsloom",)      # context-specific words NIST says to refuse: everyone knows them
+RATE_LIMIT_SETTINGS = ("comment_rate_limit", "signup_rate_limit", "login_rate_limit", "login_address_rate_limit",
+                       "token_rate_limit")
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+_Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
 # -- settings ------------------------------------------------------------------
@@ -59,13 +77,26 @@ def parse_rate(text: str) -> tuple[int, int]:
     return int(m.group(1)), _UNITS[m.group(2)]
 
 
+def parse_networks(values: list[str]) -> tuple[_Network, ...]:
+    """["10.0.0.0/8", "::1"] -> networks; SettingsError naming NEWSLOOM_TRUSTED_PROXIES otherwise."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            raise SettingsError(f"settings: NEWSLOOM_TRUSTED_PROXIES: {value!r} is not a network "
+                                f"(write CIDRs such as 10.0.0.0/8 or 127.0.0.1/32)") from None
+    return tuple(networks)
+
+
 def validate_settings(settings: Settings) -> None:
-    for name in ("comment_rate_limit", "signup_rate_limit", "login_rate_limit"):
+    for name in RATE_LIMIT_SETTINGS:
         try:
             parse_rate(getattr(settings, name))
         except SettingsError:
             raise SettingsError(f"settings: NEWSLOOM_{name.upper()} must look like 5/minute "
                                 f"(second, minute, hour, day), got {getattr(settings, name)!r}") from None
+    parse_networks(settings.trusted_proxies)
 
 
 def _secure(settings: Settings) -> bool:
@@ -106,17 +137,68 @@ def verify_password(request: Request, user: User | None, password: str) -> bool:
     return True
 
 
-def validate_credentials(username: str, password: str) -> str | None:
-    """A message for the sign-up form, or None when both are acceptable."""
-    if not USERNAME_RE.fullmatch(username):
-        return "Usernames are 3 to 32 characters: letters, digits, _ and -."
+_GUESSABLE = ("That password is too easy to guess: common passwords, repeated or sequential characters and "
+              "passwords built on your username are refused. A few unrelated words make a strong one.")
+_ZXCVBN_MAX = 72           # zxcvbn 4.5 refuses longer input, and its matching grows fast with the length:
+_ZXCVBN_WINDOWS = 2        # a long password is scored in pieces (up to ~75 ms each); one strong piece will do
+
+
+def _periodic(text: str) -> bool:
+    """One unit said again and again ("abcabcab", "hunter2hunter2", 20 spaces): NIST's repetitive."""
+    return any(text[n:] == text[:-n] for n in range(1, len(text) // 2 + 1))
+
+
+def _guessable(password: str, username: str) -> bool:
+    """True when the password falls to a guesser with the usual lists and rules.
+
+    zxcvbn (Dropbox's estimator) scores it against its frequency lists (leaked passwords,
+    English words, names, TV and film) and its repeat, sequence, keyboard and date patterns:
+    under 3 (about 10^8 guesses, what it calls "safely unguessable" for an online attack) is
+    refused, and so is one pattern covering the whole password. The username and the site's
+    name are known to any attacker, so they are taken out first and what is left must stand
+    on its own ("mallory-2024!" for mallory leaves "-2024!").
+    """
+    from zxcvbn import zxcvbn   # here, not at import: its lists take ~50 ms to load, paid by the first check
+
+    if _periodic(password):
+        return True
+    context = [w for w in (username.strip(), *SITE_WORDS) if len(w) >= 3]
+    rest = password
+    for word in context:
+        rest = re.sub(re.escape(word), "", rest, flags=re.IGNORECASE)
+    if not rest.strip():
+        return True
+    for start in range(0, min(len(rest), _ZXCVBN_MAX * _ZXCVBN_WINDOWS), _ZXCVBN_MAX):
+        piece = rest[start:start + _ZXCVBN_MAX]
+        result = zxcvbn(piece, user_inputs=context)
+        whole = len(result["sequence"]) == 1 and result["sequence"][0]["pattern"] != "bruteforce"
+        if result["score"] >= 3 and not whole:
+            return False
+    return True
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a new password is refused, or None: NIST SP 800-63B's rules for passwords people
+    choose (length, blocklists, repetition and context; no composition rules, every printable
+    character and space allowed, nothing else asked)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Passwords need at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"Passwords are at most {MAX_PASSWORD_LENGTH} characters."
-    if password.strip().lower() == username.lower():
+    if not password.strip():
+        return "A password cannot be only spaces."
+    if username and password.strip().lower() == username.strip().lower():
         return "The password cannot be the username."
+    if _guessable(password, username):
+        return _GUESSABLE
     return None
+
+
+def validate_credentials(username: str, password: str) -> str | None:
+    """A message for the sign-up form (and `newsloom users add`), or None when both are acceptable."""
+    if not USERNAME_RE.fullmatch(username):
+        return "Usernames are 3 to 32 characters: letters, digits, _ and -."
+    return password_problem(password, username)
 
 
 # -- who is asking -------------------------------------------------------------
@@ -213,12 +295,67 @@ def end_session(request: Request, response: Response) -> None:
                            secure=_secure(request.app.state.settings))
 
 
-# -- rate limits ---------------------------------------------------------------
+# -- client addresses ----------------------------------------------------------
+def _address(text: str) -> _Address | None:
+    """An address as a peer or a proxy writes it: 1.2.3.4, 1.2.3.4:80, ::1, [::1]:80; None if not one."""
+    text = text.strip()
+    bracketed = re.fullmatch(r"\[([^\]]+)\](?::\d+)?", text)
+    if bracketed:
+        text = bracketed.group(1)
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return (addr.ipv4_mapped or addr) if isinstance(addr, ipaddress.IPv6Address) else addr
+
+
+def _trusted(request: Request) -> tuple[_Network, ...]:
+    state = request.app.state
+    networks = getattr(state, "trusted_proxy_networks", None)
+    if networks is None:
+        networks = state.trusted_proxy_networks = parse_networks(state.settings.trusted_proxies)
+    return networks
+
+
 def client_ip(request: Request) -> str:
-    """The peer address (run uvicorn with --proxy-headers behind a trusted proxy)."""
-    return request.client.host if request.client else "unknown"
+    """Who is asking: the peer address, unless the peer is a trusted proxy; then the right-most
+    `X-Forwarded-For` address that is not a trusted proxy.
+
+    Read from the right because each proxy appends the address it saw: everything left of the
+    entry our own outermost proxy wrote came from the client and proves nothing. A hop that
+    is not an address (a proxy writing "unknown") stops the walk at the proxy that sent it.
+    """
+    peer = request.client.host if request.client else ""
+    addr = _address(peer)
+    if addr is None:
+        return peer[:64] or "unknown"
+    networks = _trusted(request)
+    if not any(addr in net for net in networks):
+        return str(addr)
+    hops = [hop for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]
+    for hop in reversed(hops):
+        hop_addr = _address(hop)
+        if hop_addr is None:
+            break
+        addr = hop_addr
+        if not any(addr in net for net in networks):
+            break
+    return str(addr)
 
 
+def address_key(request: Request) -> str:
+    """The rate-limit key of the client's address: an IPv4 address, or an IPv6 /64 (one host
+    commonly holds a whole /64 and could otherwise pick a fresh address per attempt)."""
+    text = client_ip(request)
+    addr = _address(text)
+    if isinstance(addr, ipaddress.IPv6Address):
+        return f"ip:{ipaddress.ip_network((addr, 64), strict=False)}"
+    return f"ip:{text}"
+
+
+# -- rate limits ---------------------------------------------------------------
 def rate_limited(request: Request, setting: str, *keys: str) -> float | None:
     """Count one attempt against each key under the limit named by `setting`; the seconds to
     wait when any key is over it, else None."""
@@ -229,6 +366,48 @@ def rate_limited(request: Request, setting: str, *keys: str) -> float | None:
         if wait is not None:
             return wait
     return None
+
+
+def _account(username: str) -> str:
+    return "user:" + username.strip().lower()[:64]
+
+
+def _pair(request: Request, username: str) -> str:
+    return f"{_account(username)}|{address_key(request)}"     # no "|" in an address: the pair is unambiguous
+
+
+def login_limited(request: Request, username: str) -> float | None:
+    """Count one login attempt for this username from this address, and one from this
+    address; the seconds to wait when over either limit. Counted before the password is
+    checked, so parallel guesses cannot all slip in under the limit; a success clears the
+    pair (login_succeeded), so what remains counted is failures."""
+    return (rate_limited(request, "login_address_rate_limit", address_key(request))
+            or rate_limited(request, "login_rate_limit", _pair(request, username)))
+
+
+def login_backoff(request: Request, username: str) -> float:
+    """Seconds to hold this login back: 0 until the account's failures, from everywhere, reach
+    what one address may make in the window (`login_rate_limit`); then 0.25 s, doubling with
+    every further such allowance, up to `login_backoff_max`. Guessing from many addresses gets
+    slower; the owner still gets in. A delay and not a refusal: a refusal would be the
+    lockout a stranger could impose again."""
+    settings = request.app.state.settings
+    if settings.login_backoff_max <= 0:
+        return 0.0
+    limit, window = parse_rate(settings.login_rate_limit)
+    failures = request.app.state.store.count_rate_events(f"login_failures:{_account(username)}", window)
+    if failures < limit:
+        return 0.0
+    doublings = min((failures - limit) / limit, 32.0)       # bounded: 2.0 ** 1100 would overflow
+    return min(settings.login_backoff_max, 0.25 * 2 ** doublings)
+
+
+def login_failed(request: Request, username: str) -> None:
+    request.app.state.store.add_rate_event(f"login_failures:{_account(username)}")
+
+
+def login_succeeded(request: Request, username: str) -> None:
+    request.app.state.store.clear_rate_limit(f"login_rate_limit:{_pair(request, username)}")
 
 
 def too_many_requests(request: Request, wait: float, what: str) -> Response:

@@ -7,6 +7,7 @@
     ModeratorUser, AdminUser   role guards: a moderator or admin / an admin; otherwise 403
     Paging(default, maximum)   ?limit=&offset= for the API, validated, with next_offset()
     PageNo                     ?page= for the site's lists (1-based)
+    IdPath, IdQuery            a row id in the path / an optional one in the query: 1..MAX_ID
 
 Every dependency is an ``async def`` that only reads app state or runs one indexed query
 (the session lookup, skipped when there is no session cookie): FastAPI runs plain ``def``
@@ -18,19 +19,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from ..models import User
 from ..settings import Settings
 from ..store import Store
+from ..store.schema import MAX_ID
 from .auth import Viewer, api_user, get_viewer
 from .errors import Forbidden, LoginRequired
 
 __all__ = ["StoreDep", "SettingsDep", "ViewerDep", "CurrentUser", "ApiUser", "ModeratorUser", "AdminUser", "Pagination",
-           "Paging", "PageNo", "MAX_PAGE", "get_store", "get_settings", "viewer", "current_user", "moderator_user",
-           "admin_user", "pagination"]
+           "Paging", "PageNo", "MAX_PAGE", "MAX_ID", "IdPath", "IdQuery", "get_store", "get_settings", "viewer",
+           "current_user", "moderator_user", "admin_user", "pagination"]
 
 MAX_PAGE = 10_000
+# MAX_ID (store/schema.py) is the largest value of the schema's INTEGER columns on PostgreSQL
+# (int4; SQLite's hold 2**63 - 1). A larger id or count fails in the driver (a 500), and no table
+# has more rows than ids, so it bounds every id, count and offset a client sends.
 
 
 async def get_store(request: Request) -> Store:
@@ -95,10 +100,12 @@ class Pagination:
 
 def pagination(default: int = 30, maximum: int = 200, max_offset: int | None = None) -> Callable[..., Any]:
     """A dependency reading ?limit= (1..maximum, default `default`) and ?offset= (0.., at most
-    `max_offset`)."""
+    `max_offset`, else MAX_ID)."""
+
+    deepest = MAX_ID if max_offset is None else max_offset
 
     async def dependency(limit: int = Query(default, ge=1, le=maximum),
-                         offset: int = Query(0, ge=0, le=max_offset)) -> Pagination:
+                         offset: int = Query(0, ge=0, le=deepest)) -> Pagination:
         return Pagination(limit, offset)
 
     return dependency
@@ -110,3 +117,5 @@ def Paging(default: int = 30, maximum: int = 200, max_offset: int | None = None)
 
 
 PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

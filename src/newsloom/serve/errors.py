@@ -5,19 +5,30 @@ table from code to HTTP status (anything not listed is a 400). Two errors belong
 :class:`LoginRequired` (a page that needs a signed-in reader: 303 to the login form on the
 site, 401 on the API) and :class:`Forbidden` (403). HTTP errors raised by FastAPI itself
 (404 for an unknown path, 422 for a bad parameter) go through the same renderer.
+
+A 422 says which parameter and why, never echoing the input back (a JSON body with a lone
+surrogate such as ``"\\ud800"`` cannot be encoded into the answer). A number too large for the
+database (``OverflowError`` from SQLite, ``DataError`` from PostgreSQL), reaching it through a
+route that took an integer without the bounds of serve/deps.py, is a 422 as well, not a 500;
+it is logged, so that route can be given its bounds.
 """
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NewsloomError
 
-__all__ = ["STATUS", "status_for", "LoginRequired", "Forbidden", "wants_json", "install"]
+__all__ = ["STATUS", "status_for", "LoginRequired", "Forbidden", "wants_json", "render_error", "install"]
+
+log = logging.getLogger(__name__)
 
 # Error code -> HTTP status. The codes are those of newsloom.errors and the store
 # (StoreError(code=...)); a code missing here is the client's mistake: 400.
@@ -58,22 +69,48 @@ def _login_url(request: Request) -> str:
     return f"/login?next={quote(target, safe='/')}"
 
 
-def install(app: FastAPI) -> None:
-    def render(request: Request, status: int, code: str, message: str, headers: dict | None = None):
-        if wants_json(request):
-            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-        templates = request.app.state.templates
-        return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
-                                          status_code=status, headers=headers)
+def render_error(request: Request, status: int, code: str, message: str, headers: dict | None = None,
+                 **extra: object):
+    """The error as JSON ({"error": {"code", "message"}}, plus `extra`) or as the site's error page."""
+    if wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}, **extra}, status_code=status,
+                            headers=headers)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
+                                      status_code=status, headers=headers)
 
+
+def _text(value: object) -> str:
+    """`value` as text that can always be encoded (a lone surrogate becomes '?')."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")
+
+
+def install(app: FastAPI) -> None:
     @app.exception_handler(NewsloomError)
     async def newsloom_error(request: Request, exc: NewsloomError):
         if isinstance(exc, LoginRequired):
             if not wants_json(request):
                 return RedirectResponse(_login_url(request), status_code=303)
-            return render(request, 401, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})
-        return render(request, status_for(exc), exc.code, exc.message)
+            return render_error(request, 401, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})
+        return render_error(request, status_for(exc), exc.code, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return render(request, exc.status_code, "http", str(exc.detail), getattr(exc, "headers", None))
+        return render_error(request, exc.status_code, getattr(exc, "code", "http"), str(exc.detail),
+                            getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        # FastAPI's own handler echoes each bad input back, which fails (a 500) on text that
+        # cannot be encoded; say where and why only. `detail` keeps FastAPI's documented shape.
+        detail = [{"loc": [p if isinstance(p, int) else _text(p) for p in e.get("loc", ())],
+                   "msg": _text(e.get("msg", "")), "type": _text(e.get("type", ""))} for e in exc.errors()]
+        message = "request: " + "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail[:5])
+        return render_error(request, 422, "invalid_request", message, detail=detail)
+
+    async def out_of_range(request: Request, exc: Exception):
+        log.warning("request_value_out_of_range path=%s error=%s", request.url.path, type(exc).__name__)
+        return render_error(request, 422, "invalid_request", "request: a value is out of range")
+
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)

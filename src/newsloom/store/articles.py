@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, StoreError
+from ..ingest.urls import is_http_url
 from ..models import Article, utcnow
 from .rows import to_model, values_of
 from .schema import article_related, articles, sources
@@ -23,6 +24,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
 
 __all__ = ["ArticlesMixin"]
+
+
+def _require_http(url: object) -> None:
+    if not is_http_url(url):
+        raise StoreError(f"store: refused article URL {url!r}: only http and https URLs are stored",
+                         code="invalid")
 
 
 class ArticlesMixin:
@@ -69,7 +76,10 @@ class ArticlesMixin:
 
         A known canonical URL or (source, GUID) returns the existing row: re-runs add nothing.
         With `pending_id`, that pending entry is dropped in the same transaction.
+        An article URL that is not http(s) is refused with StoreError(code="invalid"):
+        "Read the original" links it (the edges refuse them first, ingest/urls.py).
         """
+        _require_http(article.url)
         existing = self.find_article(url=article.url, source_id=article.source_id, guid=article.guid)
         if existing is not None:
             if pending_id is not None:
@@ -96,6 +106,8 @@ class ArticlesMixin:
         bad = set(values) - allowed
         if bad:
             raise StoreError(f"store: cannot update article fields {sorted(bad)}")
+        if "url" in values:
+            _require_http(values["url"])
         with self.write() as conn:
             conn.execute(articles.update().where(articles.c.id == article_id).values(**values))
 

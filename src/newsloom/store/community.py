@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, StoreError
 from ..models import Story, User, utcnow
-from .schema import (api_tokens, articles, comment_reports, comments, follows, rate_events, sessions,
+from .schema import (MAX_ID, api_tokens, articles, comment_reports, comments, follows, rate_events, sessions,
                      sources, stories, tags, users, story_tags)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,14 +160,23 @@ class CommunityMixin:
             conn.execute(users.update().where(users.c.id == user.id).values(role=role))
         return self.get_user(user.id)
 
-    def set_banned(self, username: str, banned: bool) -> User:
-        """Ban or unban. A ban also ends every session of that user at once."""
+    def set_banned(self, username: str, banned: bool, *, by: int | None = None) -> User:
+        """Ban or unban. A ban also ends every session of that user at once and records `by`
+        (the id of whoever placed it; None: unknown). Who may do which is the caller's rule."""
         user = self._require_user(username)
         with self.write() as conn:
-            conn.execute(users.update().where(users.c.id == user.id).values(banned=banned))
+            conn.execute(users.update().where(users.c.id == user.id)
+                         .values(banned=banned, banned_by=by if banned else None))
             if banned:
                 conn.execute(sessions.delete().where(sessions.c.user_id == user.id))
         return self.get_user(user.id)
+
+    def ban_placed_by(self, user_id: int) -> User | None:
+        """Who banned this user, when it is known (None for no ban, or a ban of unknown origin)."""
+        with self.read() as conn:
+            banner = conn.execute(select(users.c.banned_by).where(users.c.id == user_id,
+                                                                  users.c.banned.is_(True))).scalar()
+        return self.get_user(banner) if banner is not None else None
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         with self.write() as conn:
@@ -466,6 +475,8 @@ class CommunityMixin:
             target_id = int(target)
         except (TypeError, ValueError):
             raise StoreError(f"follow: {kind} id must be a number, got {target!r}", code="invalid") from None
+        if not 1 <= target_id <= MAX_ID:
+            raise NotFound(f"follow: no {kind} {target_id}")
         table = stories if kind == "story" else sources
         if conn.execute(select(table.c.id).where(table.c.id == target_id)).first() is None:
             raise NotFound(f"follow: no {kind} {target_id}")
@@ -589,3 +600,23 @@ class CommunityMixin:
                 return max((oldest - start).total_seconds(), 1.0)
             conn.execute(rate_events.insert().values(key=key[:200], at=now))
             return None
+
+    def count_rate_events(self, key: str, window_seconds: float, *, now: datetime | None = None) -> int:
+        """Events recorded for `key` in the last `window_seconds` (by either method below or above)."""
+        now = now or utcnow()
+        with self.read() as conn:
+            return conn.execute(select(func.count()).select_from(rate_events).where(
+                rate_events.c.key == key[:200], rate_events.c.at > now - timedelta(seconds=window_seconds))
+            ).scalar_one()
+
+    def add_rate_event(self, key: str, *, now: datetime | None = None) -> None:
+        """Record one event for `key` whatever the count (e.g. a failed login, counted after the fact)."""
+        now = now or utcnow()
+        with self.write() as conn:
+            conn.execute(rate_events.delete().where(rate_events.c.at < now - _RATE_RETENTION))
+            conn.execute(rate_events.insert().values(key=key[:200], at=now))
+
+    def clear_rate_limit(self, key: str) -> None:
+        """Forget every event of `key` (a successful login clears its account and address pair)."""
+        with self.write() as conn:
+            conn.execute(rate_events.delete().where(rate_events.c.key == key[:200]))

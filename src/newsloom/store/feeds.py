@@ -11,7 +11,7 @@ the transaction that stores their article.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, StoreError
+from ..ingest.urls import http_url, is_http_url
 from ..models import Entry, Feed, Source, parse_utc, utcnow
 from .rows import to_model, values_of
 from .schema import articles, feeds, pending_entries, sources
@@ -62,6 +63,7 @@ class FeedsMixin:
     # -- sources ---------------------------------------------------------
     def upsert_source(self, name: str, homepage: str | None = None) -> Source:
         name = " ".join(name.split())[:200] or "Unknown"
+        homepage = http_url(homepage)      # optional, shown as a link: only http(s), else none
         with self.write() as conn:
             row = conn.execute(select(sources).where(sources.c.name == name)).first()
             if row is None:
@@ -89,7 +91,17 @@ class FeedsMixin:
 
     # -- feeds -----------------------------------------------------------
     def add_feed(self, feed: Feed) -> tuple[Feed, bool]:
-        """Insert a feed unless its URL is known. Returns (feed, created)."""
+        """Insert a feed unless its URL is known. Returns (feed, created).
+
+        The last line of defence behind the edges (ingest/urls.py require_http_url): a feed
+        URL that is not http(s) is refused with StoreError(code="invalid"), since pages link
+        it; a site URL that is not is dropped, as parsing a feed drops one.
+        """
+        if not is_http_url(feed.url):
+            raise StoreError(f"store: refused feed URL {feed.url!r}: only http and https URLs are stored",
+                             code="invalid")
+        if feed.site_url is not None and not is_http_url(feed.site_url):
+            feed = replace(feed, site_url=None)
         with self.write() as conn:
             row = conn.execute(select(feeds).where(feeds.c.url == feed.url)).first()
             if row is not None:
@@ -104,6 +116,10 @@ class FeedsMixin:
         ingest in the same transaction (pending entries, below). Returns the new pending ids."""
         if feed.id is None:
             raise StoreError("store: save_feed needs a stored feed")
+        # A feed URL is not checked here: a row from an older version must still record its
+        # failures. A site URL that is not http(s) (a JSON Feed's home_page_url) is dropped.
+        if feed.site_url is not None and not is_http_url(feed.site_url):
+            feed = replace(feed, site_url=None)
         with self.write() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed.id)
                          .values(**values_of(feed, feeds), leased_until=None))
@@ -159,7 +175,8 @@ class FeedsMixin:
     def add_pending_entries(self, conn: Connection, feed_id: int, items: list[tuple[str, Entry]], *,
                             lease: float) -> list[int]:
         """Inside the caller's transaction: record feed items to ingest (known URLs are
-        skipped), leased for `lease` seconds to whoever ingests them now. Returns the new ids."""
+        skipped), leased for `lease` seconds to whoever ingests them now. Returns the ids of
+        every item that is pending now: the new ones and those an earlier run left pending."""
         if not items:
             return []
         now = utcnow()
@@ -190,16 +207,25 @@ class FeedsMixin:
                              .values(leased_until=now + timedelta(seconds=seconds)))
         return ids
 
-    def claim_pending_entry(self, pending_id: int) -> PendingEntry | None:
-        """The pending entry, its attempt counted; None when it was stored meanwhile.
-        Two claimers of one entry both proceed: storing the article is idempotent."""
+    def get_pending_entry(self, pending_id: int) -> PendingEntry | None:
+        """The pending entry with the attempts counted so far; None when it was stored meanwhile.
+        Two ingesters of one entry both proceed: storing the article is idempotent."""
+        with self.read() as conn:
+            row = conn.execute(select(pending_entries).where(pending_entries.c.id == pending_id)).first()
+        if row is None:
+            return None
+        return PendingEntry(row.id, row.feed_id, row.url, entry_from_json(row.entry), row.attempts, row.last_error)
+
+    def count_pending_attempt(self, pending_id: int) -> int | None:
+        """Count one attempt at building the entry's article; the attempts so far, this one
+        included, or None when it was stored meanwhile."""
         with self.write() as conn:
             done = conn.execute(pending_entries.update().where(pending_entries.c.id == pending_id)
                                 .values(attempts=pending_entries.c.attempts + 1))
             if done.rowcount != 1:
                 return None
-            row = conn.execute(select(pending_entries).where(pending_entries.c.id == pending_id)).one()
-        return PendingEntry(row.id, row.feed_id, row.url, entry_from_json(row.entry), row.attempts, row.last_error)
+            return conn.execute(select(pending_entries.c.attempts)
+                                .where(pending_entries.c.id == pending_id)).scalar_one()
 
     def fail_pending_entry(self, pending_id: int, message: str) -> None:
         with self.write() as conn:

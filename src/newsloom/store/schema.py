@@ -9,7 +9,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Int
                         Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["metadata", "sources", "feeds", "articles", "stories", "article_related", "cluster_events", "locks",
+__all__ = ["metadata", "MAX_ID", "sources", "feeds", "articles", "stories", "article_related", "cluster_events", "locks",
            "tags", "users", "comments"]
 
 
@@ -33,6 +33,9 @@ class UTCDateTime(TypeDecorator):
 
 
 metadata = MetaData()
+# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number names no row (callers say 404 or
+# 422, never a 500 from the database).
+MAX_ID = 2**31 - 1
 
 sources = Table(
     "sources", metadata,
@@ -142,6 +145,9 @@ users = Table(
     Column("role", String(16), nullable=False, default="user"),
     Column("banned", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Who placed the ban (a users.id; NULL: unknown, treated as an admin's). No foreign key:
+    # users are never deleted, and SQLite adds the column without rebuilding the table.
+    Column("banned_by", Integer),
 )
 
 comments = Table(

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from ..errors import NewsloomError, NotFound
 from ..models import Article, Source, Story, Tag
 from .rows import to_model
-from .schema import articles, comments, feeds, sources, stories, story_tags, tags, users
+from .schema import MAX_ID, articles, comments, feeds, sources, stories, story_tags, tags, users
 
 __all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
            "mark_html", "Reranker", "POOL", "MAX_RESULTS"]
@@ -392,8 +392,8 @@ class SearchMixin:
         if ref is None or str(ref).strip() == "":
             return None
         ref = _CONTROL.sub("", str(ref)).strip()
-        if ref.isdigit():
-            cond = sources.c.id == int(ref) if len(ref) < 12 else sa.false()
+        if ref.isascii() and ref.isdigit():
+            cond = sources.c.id == int(ref) if int(ref) <= MAX_ID else sa.false()
         else:
             cond = func.lower(sources.c.name) == " ".join(ref.split()).lower()
         with self.read() as conn:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
-from ..errors import ParseError
+from ..errors import NewsloomError, ParseError
 from ..extract.sanitize import html_to_text
 from ..ingest.discover import discover_feeds
 from ..ingest.feeds import parse_feed
 from ..ingest.http import Fetcher
 from ..ingest.opml import export_opml, parse_opml
-from ..ingest.urls import canonical_url
+from ..ingest.urls import canonical_url, http_url, require_http_url
 from ..models import Article, Feed, parse_utc
 from ..settings import Settings
 from ..store import Store
@@ -64,7 +64,9 @@ async def _discover(settings: Settings, url: str) -> tuple[str, str | None]:
 
 
 def add_feed(store: Store, settings: Settings, url: str, *, verify: bool = True) -> tuple[Feed, bool]:
-    """Add a feed by feed URL or by the URL of a page that links to one."""
+    """Add a feed by feed URL or by the URL of a page that links to one. Only http(s) URLs:
+    a feed URL is shown as a link, so a javascript: one would be script on the site."""
+    url = require_http_url(url, "feeds")
     title = None
     if verify:
         url, title = asyncio.run(_discover(settings, url))
@@ -72,9 +74,16 @@ def add_feed(store: Store, settings: Settings, url: str, *, verify: bool = True)
 
 
 def import_opml(store: Store, body: bytes) -> ImportReport:
+    """Add every feed of an OPML document; an outline whose URL is not http(s) is reported
+    (with its position among the feeds) and skipped, the others go in."""
     report = ImportReport()
-    for item in parse_opml(body):
-        _, created = store.add_feed(Feed(url=item.url, title=item.title, site_url=item.site_url))
+    for number, item in enumerate(parse_opml(body), 1):
+        try:
+            url = require_http_url(item.url, f"import: feed {number}")
+        except NewsloomError as exc:
+            report.errors.append((number, exc.message))
+            continue
+        _, created = store.add_feed(Feed(url=url, title=item.title, site_url=http_url(item.site_url)))
         report.added += int(created)
         report.skipped += int(not created)
     return report
@@ -113,17 +122,22 @@ def import_jsonl(store: Store, lines: Iterable[str], *, cluster: bool = True,
             missing = [k for k in ("url", "title", "text", "source") if not str(obj.get(k) or "").strip()]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
+            # "Read the original" links this URL: a javascript: one would run on the site
+            url = require_http_url(obj["url"], f"import: line {number}: url")
             name = str(obj["source"]).strip()
             if name not in sources:
                 sources[name] = store.upsert_source(name).id
             text = html_to_text(str(obj["text"])) if "<" in str(obj["text"]) else str(obj["text"]).strip()
             article = Article(
-                url=canonical_url(str(obj["url"])), title=html_to_text(str(obj["title"]))[:1000],
+                url=canonical_url(url), title=html_to_text(str(obj["title"]))[:1000],
                 source_id=sources[name], guid=str(obj["id"]) if obj.get("id") is not None else None,
                 author=obj.get("author"), published_at=_parse_time(obj.get("published")),
                 language=obj.get("lang") or obj.get("language"), text=text, content_hash=content_hash(text))
         except (ValueError, TypeError) as exc:
             report.errors.append((number, f"import: line {number}: {exc}"))
+            continue
+        except NewsloomError as exc:
+            report.errors.append((number, exc.message))
             continue
         _, created = store.add_article(article)
         report.added += int(created)

@@ -85,7 +85,8 @@ class SettleReport:
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
-        user_agent=settings.user_agent, timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+        user_agent=settings.user_agent, timeout=settings.fetch_timeout, deadline=settings.fetch_deadline,
+        max_bytes=settings.fetch_max_bytes,
         max_redirects=settings.fetch_max_redirects, per_host=settings.fetch_per_host,
         concurrency=settings.fetch_concurrency, allow_networks=tuple(settings.fetch_allow_networks))
 
@@ -208,7 +209,7 @@ async def ingest_entry(store: Store, fetcher: Fetcher, pending_id: int, settings
     """Step 2: one pending entry becomes a stored article. Returns (created, fell_back):
     whether a new article was stored, and whether the feed's content stood in for the page."""
     # store calls run in threads: the event loop is shared with every other feed's refresh
-    claimed = await asyncio.to_thread(store.claim_pending_entry, pending_id)
+    claimed = await asyncio.to_thread(store.get_pending_entry, pending_id)
     if claimed is None:                       # stored meanwhile (another worker, an earlier run)
         return False, False
     try:
@@ -219,15 +220,21 @@ async def ingest_entry(store: Store, fetcher: Fetcher, pending_id: int, settings
     entry = claimed.entry
     # after repeated crashes on this page, stop fetching it: the feed's content stands in
     page = None
-    if settings.fetch_full_text and claimed.attempts < MAX_ENTRY_ATTEMPTS:
+    if settings.fetch_full_text and claimed.attempts + 1 < MAX_ENTRY_ATTEMPTS:
         page = await _fetch_page(fetcher, entry.link)
+    # The attempt is counted here, just before extraction (the step a hostile page could take the
+    # process down with), not when the entry was taken: a run killed while this entry waited for
+    # a fetch slot, or while its page was on the way, has not tried it.
+    attempts = await asyncio.to_thread(store.count_pending_attempt, pending_id)
+    if attempts is None:
+        return False, False
     try:
         article = await asyncio.to_thread(build_article, entry, claimed.url, page, feed)
     except Exception as exc:  # noqa: BLE001 - one bad page never fails the batch
         message = exc.message if isinstance(exc, NewsloomError) else f"{type(exc).__name__}: {exc}"
         log.warning("entry_failed feed_id=%s url=%s error=%s", feed.id, entry.link, message)
         await asyncio.to_thread(_stage_failed, store, "extract", f"{entry.link}: {message}")
-        if claimed.attempts >= MAX_ENTRY_ATTEMPTS:
+        if attempts >= MAX_ENTRY_ATTEMPTS:
             await asyncio.to_thread(store.forget_pending_entry, pending_id)
         else:
             await asyncio.to_thread(store.fail_pending_entry, pending_id, message)
@@ -318,7 +325,7 @@ def select_feeds(store: Store, *, all_feeds: bool = False, feed_ids: Iterable[in
 async def refresh_feeds(store: Store, settings: Settings, targets: list[Feed], *,
                         progress: Callable[[RefreshReport], None] | None = None,
                         leftovers: bool = True) -> list[RefreshReport]:
-    """Steps 1 and 2 for each target feed, concurrently (plus entries a crash left pending)."""
+    """Steps 1 and 2 for each target feed, concurrently (after the entries a crash left pending)."""
     async with Fetcher(fetch_policy(settings)) as fetcher:
         async def one(feed: Feed) -> RefreshReport:
             report = await refresh_feed(store, fetcher, feed, settings)
@@ -329,12 +336,12 @@ async def refresh_feeds(store: Store, settings: Settings, targets: list[Feed], *
                 progress(report)
             return report
 
-        jobs = [one(f) for f in targets]
-        if leftovers:            # a crashed run's entries: an explicit refresh takes them all
-            ids = store.lease_stale_pending(entry_lease(settings), limit=None, take_leased=True)
-            jobs.append(ingest_entries(store, fetcher, ids, settings))
-        done = await asyncio.gather(*jobs)
-        return [r for r in done if isinstance(r, RefreshReport)]
+        if leftovers:
+            # A crashed run's entries: an explicit refresh takes them all, and first, so that a
+            # feed still listing them finds them stored and none is ingested twice in one run.
+            stale = store.lease_stale_pending(entry_lease(settings), limit=None, take_leased=True)
+            await ingest_entries(store, fetcher, stale, settings)
+        return list(await asyncio.gather(*(one(f) for f in targets)))
 
 
 def refresh(store: Store, settings: Settings, *, all_feeds: bool = False, feed_ids: Iterable[int] | None = None,

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from ...store.community import MAX_COMMENT_LENGTH, CommentView
-from ..auth import client_ip, rate_limited, too_many_requests
+from ..auth import address_key, rate_limited, too_many_requests
 from ..conditional import last_modified
-from ..deps import ApiUser, StoreDep, ViewerDep
+from ..deps import MAX_ID, ApiUser, IdPath, StoreDep, ViewerDep
 
 __all__ = ["router", "CommentPublic", "CommentCreate", "CommentUpdate", "ReportCreate", "ReportResult"]
 
@@ -36,7 +36,7 @@ class CommentPublic(BaseModel):
 
 class CommentCreate(BaseModel):
     body: str = Field(min_length=1, max_length=MAX_COMMENT_LENGTH)
-    parent_id: int | None = None
+    parent_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class CommentUpdate(BaseModel):
@@ -68,7 +68,7 @@ def _flatten(thread: list[CommentView]) -> list[CommentView]:
 
 @router.get("/stories/{story_id}/comments", response_model=list[CommentPublic],
             summary="A story's comments, threads in order (parent before its replies)")
-async def list_comments(request: Request, story_id: int, store: StoreDep, viewer: ViewerDep):
+async def list_comments(request: Request, story_id: IdPath, store: StoreDep, viewer: ViewerDep):
     story = store.get_story(story_id)
     thread = _flatten(store.comment_thread(story.id, viewer_id=viewer.user.id if viewer.user else None,
                                            moderator=viewer.can_moderate))
@@ -78,28 +78,28 @@ async def list_comments(request: Request, story_id: int, store: StoreDep, viewer
 
 @router.post("/stories/{story_id}/comments", response_model=CommentPublic, status_code=201,
              summary="Comment on a story, or reply with parent_id")
-def create_comment(request: Request, story_id: int, payload: CommentCreate, user: ApiUser, store: StoreDep):
+def create_comment(request: Request, story_id: IdPath, payload: CommentCreate, user: ApiUser, store: StoreDep):
     store.get_story(story_id)
-    wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", f"ip:{client_ip(request)}")
+    wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", address_key(request))
     if wait is not None:
         return too_many_requests(request, wait, "comments")
     return _public(store.post_comment(story_id, user.id, payload.body, parent_id=payload.parent_id))
 
 
 @router.patch("/comments/{comment_id}", response_model=CommentPublic, summary="Edit your comment")
-def edit_comment(comment_id: int, payload: CommentUpdate, user: ApiUser, store: StoreDep):
+def edit_comment(comment_id: IdPath, payload: CommentUpdate, user: ApiUser, store: StoreDep):
     return _public(store.edit_comment(comment_id, user.id, payload.body))
 
 
 @router.delete("/comments/{comment_id}", status_code=204, response_class=Response,
                summary="Delete your comment (kept as [deleted] while it has replies)")
-def delete_comment(comment_id: int, user: ApiUser, store: StoreDep):
+def delete_comment(comment_id: IdPath, user: ApiUser, store: StoreDep):
     store.delete_comment(comment_id, user.id)
     return Response(status_code=204)
 
 
 @router.post("/comments/{comment_id}/reports", response_model=ReportResult, status_code=201,
              summary="Report someone else's comment to the moderators (once per comment)")
-def report_comment(comment_id: int, payload: ReportCreate, user: ApiUser, store: StoreDep):
+def report_comment(comment_id: IdPath, payload: ReportCreate, user: ApiUser, store: StoreDep):
     created = store.report_comment(comment_id, user.id, payload.reason)
     return ReportResult(comment_id=comment_id, created=created)

@@ -16,7 +16,7 @@ from ...enrich.rank import TOP_CANDIDATES
 from ...store.search import MAX_RESULTS
 from ...tasks.status import pipeline_status
 from ..conditional import last_modified
-from ..deps import Paging, SettingsDep, StoreDep
+from ..deps import MAX_ID, IdPath, IdQuery, Paging, SettingsDep, StoreDep
 from ..health import feed_health
 from ..search import SearchParamsDep, run_search
 from ..views import article_view, source_view, story_view, top_stories
@@ -32,7 +32,7 @@ SearchPaging = Paging(20, 100, max_offset=MAX_RESULTS)
 
 
 @router.get("/articles", response_model=Page[ArticlePublic], summary="Latest articles, newest first")
-async def list_articles(request: Request, store: StoreDep, paging: ListPaging, source_id: int | None = None):
+async def list_articles(request: Request, store: StoreDep, paging: ListPaging, source_id: IdQuery = None):
     items = store.list_articles(limit=paging.limit, offset=paging.offset, source_id=source_id)
     last_modified(request, *(a.fetched_at for a in items))
     return Page[ArticlePublic](**paging.page([ArticlePublic(**asdict(a)) for a in items],
@@ -40,7 +40,7 @@ async def list_articles(request: Request, store: StoreDep, paging: ListPaging, s
 
 
 @router.get("/articles/{article_id}", response_model=ArticleDetail, summary="One article with its full text")
-async def get_article(request: Request, article_id: int, store: StoreDep):
+async def get_article(request: Request, article_id: IdPath, store: StoreDep):
     article = store.get_article(article_id)
     last_modified(request, article.fetched_at)
     return ArticleDetail(**asdict(article))
@@ -58,7 +58,7 @@ async def list_sources(store: StoreDep):
 
 @router.get("/articles/{article_id}/related", response_model=list[RelatedPublic],
             summary="Related articles: the rest of its story first, then near neighbours")
-async def related_articles(request: Request, article_id: int, store: StoreDep):
+async def related_articles(request: Request, article_id: IdPath, store: StoreDep):
     view = article_view(store, article_id)
     last_modified(request, view["article"].fetched_at, view["story"].last_seen_at if view["story"] else None)
     return [RelatedPublic(article=ArticlePublic(**asdict(a)), same_story=a.id in view["same_story_ids"])
@@ -67,7 +67,8 @@ async def related_articles(request: Request, article_id: int, store: StoreDep):
 
 @router.get("/stories", response_model=Page[StoryPublic],
             summary="Stories, most recently updated first (order=top: the home page's ranking)")
-async def list_stories(request: Request, store: StoreDep, paging: ListPaging, min_sources: int = Query(1, ge=1),
+async def list_stories(request: Request, store: StoreDep, paging: ListPaging,
+                       min_sources: int = Query(1, ge=1, le=MAX_ID),
                        order: Literal["updated", "top"] = Query("updated", description=(
                            "updated: last_seen_at, newest first. top: recency x publishers x velocity over the "
                            f"{TOP_CANDIDATES} most recently updated stories"))):
@@ -82,7 +83,7 @@ async def list_stories(request: Request, store: StoreDep, paging: ListPaging, mi
 
 
 @router.get("/stories/{story_id}", response_model=StoryDetail, summary="A story with its coverage")
-async def get_story(request: Request, story_id: int, store: StoreDep):
+async def get_story(request: Request, story_id: IdPath, store: StoreDep):
     view = story_view(store, story_id)
     dups = [d for copies in view["copies"].values() for d in copies]
     last_modified(request, view["story"].last_seen_at)
@@ -92,7 +93,7 @@ async def get_story(request: Request, story_id: int, store: StoreDep):
 
 @router.get("/sources/{source_id}", response_model=SourceDetail,
             summary="A publisher: its feeds' health, latest articles and the stories it covered")
-async def get_source(request: Request, source_id: int, store: StoreDep):
+async def get_source(request: Request, source_id: IdPath, store: StoreDep):
     view = source_view(store, source_id, limit=20)
     last_modified(request, *(a.fetched_at for a in view["articles"]), *(s.last_seen_at for s in view["stories"]),
                   *(f["last_fetched_at"] for f in view["feeds"]))

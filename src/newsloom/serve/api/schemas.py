@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from ...ingest.urls import http_url
 
 T = TypeVar("T")
+
+# A stored URL as clients will link it: http(s), else null. New rows are only ever http(s)
+# (ingest/urls.py); a row from an older version may hold javascript:, never republished.
+HttpURL = Annotated[str | None, BeforeValidator(http_url)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -21,12 +27,12 @@ class Page(BaseModel, Generic[T]):
 class SourcePublic(BaseModel):
     id: int
     name: str
-    homepage: str | None = None
+    homepage: HttpURL = None
 
 
 class ArticlePublic(BaseModel):
     id: int
-    url: str
+    url: HttpURL
     title: str
     source_id: int | None
     source_name: str | None
@@ -45,9 +51,9 @@ class ArticleDetail(ArticlePublic):
 
 class FeedPublic(BaseModel):
     id: int
-    url: str
+    url: HttpURL
     title: str | None
-    site_url: str | None
+    site_url: HttpURL
     source_id: int | None
     last_fetched_at: datetime | None
     last_success_at: datetime | None

@@ -9,15 +9,18 @@ for the header's account links.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ...errors import StoreError
-from ..auth import (client_ip, end_session, get_viewer, hash_password, rate_limited, require_csrf, safe_next,
-                    start_session, too_many_requests, validate_credentials, validate_settings, verify_password)
-from ..deps import CurrentUser, StoreDep, ViewerDep
+from ..auth import (address_key, end_session, get_viewer, hash_password, login_backoff, login_failed,
+                    login_limited, login_succeeded, rate_limited, require_csrf, safe_next, start_session,
+                    too_many_requests, validate_credentials, validate_settings, verify_password)
+from ..deps import CurrentUser, IdPath, StoreDep, ViewerDep
 from ..errors import status_for
 from .render import render
 
@@ -66,7 +69,7 @@ def signup(request: Request, store: StoreDep, username: str = Form(""), password
         error = "The two passwords differ."
     if error:
         return again(error)
-    wait = rate_limited(request, "signup_rate_limit", f"ip:{client_ip(request)}")
+    wait = rate_limited(request, "signup_rate_limit", address_key(request))
     if wait is not None:
         return too_many_requests(request, wait, "sign-ups from this address")
     try:
@@ -89,16 +92,30 @@ def login_form(request: Request, viewer: ViewerDep, next: str = "/"):
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
-def login(request: Request, store: StoreDep, username: str = Form(""), password: str = Form(""),
-          next: str = Form("/")):
+async def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
+    """Async so that a back-off waits on the event loop: a sleeping worker thread per held-back
+    attempt would let a stranger starve the pool every page shares. The store and argon2
+    run in the thread pool as a plain handler's would."""
     username, target = username.strip(), _target(next)
-    wait = rate_limited(request, "login_rate_limit", f"ip:{client_ip(request)}", f"user:{username.lower()[:64]}")
+    wait = await run_in_threadpool(login_limited, request, username)
     if wait is not None:
         return too_many_requests(request, wait, "login attempts")
+    delay = await run_in_threadpool(login_backoff, request, username)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    return await run_in_threadpool(_check_login, request, username, password, target)
+
+
+def _check_login(request: Request, username: str, password: str, target: str) -> Response:
+    """A wrong password and an unknown user take the same path: one argon2 verification, one
+    failure counted, the same page (verify_password checks a dummy hash for a missing user)."""
+    store = request.app.state.store
     user = store.find_user(username) if username and len(username) <= 64 else None
     if not verify_password(request, user, password[:1024]):
+        login_failed(request, username)
         return render(request, "login.html", status=400, error="Wrong username or password.", username=username,
                       next=target)
+    login_succeeded(request, username)
     if user.banned:
         return render(request, "login.html", status=403, error="This account is banned.", username=username,
                       next=target)
@@ -123,12 +140,15 @@ def account(request: Request, user: CurrentUser, store: StoreDep):
 @router.post("/account/tokens", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
 def create_token(request: Request, user: CurrentUser, store: StoreDep, name: str = Form("api")):
     """The new token is shown once, in this response (never stored in the clear, so no redirect)."""
+    wait = rate_limited(request, "token_rate_limit", f"user:{user.id}")
+    if wait is not None:
+        return too_many_requests(request, wait, "API tokens")
     token = store.create_api_token(user.username, name=name.strip()[:100] or "api")
     return render(request, "account.html", status=201, headers={"Cache-Control": "no-store"}, new_token=token,
                   tokens=store.list_api_tokens(user.id))
 
 
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[Depends(require_csrf)])
-def revoke_token(token_id: int, user: CurrentUser, store: StoreDep):
+def revoke_token(token_id: IdPath, user: CurrentUser, store: StoreDep):
     store.revoke_api_token(user.id, token_id)
     return redirect("/account")

@@ -7,7 +7,9 @@
 Documents are built with ElementTree, so every title, summary and link is escaped;
 characters XML 1.0 forbids are dropped first. ``content type="html"`` carries HTML that
 we build from escaped parts, then escaped once more as XML text, as the spec wants.
-Ids and links are absolute, from ``settings.base_url``; ``updated`` is RFC 3339 UTC.
+Ids and links are absolute, from ``settings.base_url``; ``updated`` is RFC 3339 UTC. The one
+link to elsewhere, an article's original (``rel="related"``), is written only when it is
+http(s): a row from an older version may hold a ``javascript:`` URL, and readers link it.
 Feed readers revalidate with ETag / Last-Modified like any page (serve/conditional.py).
 """
 
@@ -24,11 +26,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ... import __version__
+from ...ingest.urls import http_url
 from ...models import Article, Story, utcnow
 from ...settings import Settings
 from ...store import Store
 from ..conditional import last_modified
-from ..deps import SettingsDep, StoreDep
+from ..deps import IdPath, SettingsDep, StoreDep
 from ..views import story_view, top_stories
 
 __all__ = ["router", "AtomEntry", "atom_document", "ATOM_TYPE"]
@@ -129,7 +132,7 @@ def _story_entry(store: Store, base: str, story: Story) -> AtomEntry:
 def _article_entry(base: str, a: Article) -> AtomEntry:
     when = a.published_at or a.fetched_at or utcnow()
     return AtomEntry(id=f"{base}/articles/{a.id}", title=a.title, updated=when, published=a.published_at,
-                     link=f"{base}/articles/{a.id}", related=a.url, author=a.source_name or "Unknown source",
+                     link=f"{base}/articles/{a.id}", related=http_url(a.url), author=a.source_name or "Unknown source",
                      summary=_lead(a.text) or None)
 
 
@@ -163,7 +166,7 @@ def tag_feed(request: Request, slug: str, store: StoreDep, settings: SettingsDep
 
 
 @router.get("/stories/{story_id}.atom")
-def story_feed(request: Request, story_id: int, store: StoreDep, settings: SettingsDep):
+def story_feed(request: Request, story_id: IdPath, store: StoreDep, settings: SettingsDep):
     view = story_view(store, story_id)
     story = view["story"]
     if story.id != story_id:

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from ...tasks.status import STALE_AFTER, pipeline_status
 from ..conditional import last_modified
-from ..deps import AdminUser, PageNo, SettingsDep, StoreDep
+from ..deps import AdminUser, IdPath, PageNo, SettingsDep, StoreDep
 from ..health import feed_health
 from ..views import source_view
 from .render import render
@@ -27,7 +27,7 @@ async def sources_page(request: Request, store: StoreDep):
 
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
-async def source_page(request: Request, source_id: int, store: StoreDep, page: PageNo = 1):
+async def source_page(request: Request, source_id: IdPath, store: StoreDep, page: PageNo = 1):
     view = source_view(store, source_id, limit=SOURCE_PAGE, offset=(page - 1) * SOURCE_PAGE)
     last_modified(request, *(a.fetched_at for a in view["articles"]), *(s.last_seen_at for s in view["stories"]),
                   *(f["last_fetched_at"] for f in view["feeds"]))

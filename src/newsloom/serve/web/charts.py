@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from ...store import Store
 from ...tasks.insights import read_story_insights
-from ..deps import StoreDep
+from ..deps import IdPath, StoreDep
 
 __all__ = ["router"]
 
@@ -30,10 +30,10 @@ def _chart(store: Store, story_id: int, name: str) -> Response:
 
 
 @router.get("/stories/{story_id}/coverage.svg")
-async def coverage_chart(story_id: int, store: StoreDep):
+async def coverage_chart(story_id: IdPath, store: StoreDep):
     return _chart(store, story_id, "coverage")
 
 
 @router.get("/stories/{story_id}/publishers.svg")
-async def publishers_chart(story_id: int, store: StoreDep):
+async def publishers_chart(story_id: IdPath, store: StoreDep):
     return _chart(store, story_id, "mix")

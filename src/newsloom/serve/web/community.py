@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...errors import NotFound, StoreError
 from ...store.community import CommentView
-from ..auth import client_ip, get_viewer, rate_limited, require_csrf, safe_next, too_many_requests
-from ..deps import CurrentUser, ModeratorUser, StoreDep
+from ..auth import address_key, get_viewer, rate_limited, require_csrf, safe_next, too_many_requests
+from ..deps import MAX_ID, CurrentUser, IdPath, ModeratorUser, StoreDep
 from ..errors import Forbidden
 from ..views import top_stories
 from .accounts import redirect
@@ -102,10 +102,10 @@ def _message(exc: StoreError) -> str:
 
 # -- comments --------------------------------------------------------------------
 @router.post("/stories/{story_id}/comments", dependencies=[Depends(require_csrf)])
-def post_comment(request: Request, story_id: int, user: CurrentUser, store: StoreDep, body: str = Form(""),
-                 parent_id: int | None = Form(None)):
+def post_comment(request: Request, story_id: IdPath, user: CurrentUser, store: StoreDep, body: str = Form(""),
+                 parent_id: int | None = Form(None, ge=1, le=MAX_ID)):
     store.get_story(story_id)                                     # 404 before anything is counted
-    wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", f"ip:{client_ip(request)}")
+    wait = rate_limited(request, "comment_rate_limit", f"user:{user.id}", address_key(request))
     if wait is not None:
         return too_many_requests(request, wait, "comments")
     try:
@@ -124,7 +124,7 @@ def post_comment(request: Request, story_id: int, user: CurrentUser, store: Stor
 
 
 @router.get("/comments/{comment_id}/edit", response_class=HTMLResponse)
-def edit_form(request: Request, comment_id: int, user: CurrentUser, store: StoreDep):
+def edit_form(request: Request, comment_id: IdPath, user: CurrentUser, store: StoreDep):
     comment = store.get_comment(comment_id)
     if comment.user_id != user.id or comment.deleted:
         raise Forbidden("comment: only its author can edit a comment")
@@ -132,7 +132,7 @@ def edit_form(request: Request, comment_id: int, user: CurrentUser, store: Store
 
 
 @router.post("/comments/{comment_id}/edit", dependencies=[Depends(require_csrf)])
-def edit(request: Request, comment_id: int, user: CurrentUser, store: StoreDep, body: str = Form("")):
+def edit(request: Request, comment_id: IdPath, user: CurrentUser, store: StoreDep, body: str = Form("")):
     try:
         comment = store.edit_comment(comment_id, user.id, body)
     except StoreError as exc:
@@ -145,13 +145,13 @@ def edit(request: Request, comment_id: int, user: CurrentUser, store: StoreDep, 
 
 
 @router.post("/comments/{comment_id}/delete", dependencies=[Depends(require_csrf)])
-def delete(request: Request, comment_id: int, user: CurrentUser, store: StoreDep):
+def delete(request: Request, comment_id: IdPath, user: CurrentUser, store: StoreDep):
     story_id = store.delete_comment(comment_id, user.id)              # StoreError "forbidden": 403
     return redirect(f"/stories/{story_id}#comments")
 
 
 @router.post("/comments/{comment_id}/report", dependencies=[Depends(require_csrf)])
-def report(request: Request, comment_id: int, user: CurrentUser, store: StoreDep, reason: str = Form("")):
+def report(request: Request, comment_id: IdPath, user: CurrentUser, store: StoreDep, reason: str = Form("")):
     comment = store.get_comment(comment_id)
     store.report_comment(comment_id, user.id, reason)                 # your own comment: "invalid", 400
     return redirect(f"/stories/{comment.story_id}?reported={comment_id}#comment-{comment_id}")
@@ -159,8 +159,11 @@ def report(request: Request, comment_id: int, user: CurrentUser, store: StoreDep
 
 # -- moderation ------------------------------------------------------------------
 @router.get("/moderation", response_class=HTMLResponse)
-def moderation(request: Request, _: ModeratorUser, store: StoreDep):
-    return render(request, "moderation.html", queue=store.moderation_queue(), banned=store.list_banned_users())
+def moderation(request: Request, me: ModeratorUser, store: StoreDep):
+    banned = store.list_banned_users()
+    # only the bans this moderator may lift get an Unban button (the POST checks the same rule)
+    liftable = {u.id for u in banned if _ban_refusal(store, me, u, banning=False) is None}
+    return render(request, "moderation.html", queue=store.moderation_queue(), banned=banned, liftable=liftable)
 
 
 def _back(next_url: str, comment) -> str:
@@ -168,37 +171,62 @@ def _back(next_url: str, comment) -> str:
 
 
 @router.post("/comments/{comment_id}/hide", dependencies=[Depends(require_csrf)])
-def hide(comment_id: int, _: ModeratorUser, store: StoreDep, next: str = Form("")):
+def hide(comment_id: IdPath, _: ModeratorUser, store: StoreDep, next: str = Form("")):
     return redirect(_back(next, store.set_comment_hidden(comment_id, True)))
 
 
 @router.post("/comments/{comment_id}/restore", dependencies=[Depends(require_csrf)])
-def restore(comment_id: int, _: ModeratorUser, store: StoreDep, next: str = Form("")):
+def restore(comment_id: IdPath, _: ModeratorUser, store: StoreDep, next: str = Form("")):
     return redirect(_back(next, store.set_comment_hidden(comment_id, False)))
 
 
 @router.post("/comments/{comment_id}/dismiss", dependencies=[Depends(require_csrf)])
-def dismiss(comment_id: int, _: ModeratorUser, store: StoreDep, next: str = Form("")):
+def dismiss(comment_id: IdPath, _: ModeratorUser, store: StoreDep, next: str = Form("")):
     store.dismiss_reports(comment_id)
     return redirect(_back(next, store.get_comment(comment_id)))
 
 
-@router.post("/users/{username}/ban", dependencies=[Depends(require_csrf)])
-def ban(username: str, me: ModeratorUser, store: StoreDep, next: str = Form("/moderation")):
+def _ban_refusal(store, me, target, banning: bool) -> str | None:
+    """The one rule for bans, both ways; why `me` may not, or None. An admin may ban or unban
+    anyone but themselves; a moderator only regular users, and never lifts a ban an admin placed
+    (or one of unknown origin: from before bans recorded who placed them, or made outside the site)."""
+    verb = "ban" if banning else "unban"
+    if target.id == me.id:
+        return f"moderation: you cannot {verb} yourself"
+    if me.role == "admin":
+        return None
+    if target.role != "user":
+        return f"moderation: only an admin can {verb} a moderator or an admin"
+    if not banning and target.banned:
+        banner = store.ban_placed_by(target.id)
+        if banner is None or banner.role == "admin":
+            return "moderation: only an admin can lift this ban (an admin placed it, or nobody knows who)"
+    return None
+
+
+def _may_ban(store, me, username: str, banning: bool):
     target = store.find_user(username)
     if target is None:
         raise NotFound(f"moderation: no user {username!r}")
-    if target.id == me.id:
-        raise Forbidden("moderation: you cannot ban yourself")
-    if target.role != "user" and me.role != "admin":
-        raise Forbidden("moderation: only an admin can ban a moderator or an admin")
-    store.set_banned(target.username, True)
+    refusal = _ban_refusal(store, me, target, banning)
+    if refusal:
+        raise Forbidden(refusal)
+    return target
+
+
+@router.post("/users/{username}/ban", dependencies=[Depends(require_csrf)])
+def ban(username: str, me: ModeratorUser, store: StoreDep, next: str = Form("/moderation")):
+    target = _may_ban(store, me, username, banning=True)
+    # Banning again never makes a moderator the author of an admin's ban (which they could then lift).
+    if not target.banned or me.role == "admin":
+        store.set_banned(target.username, True, by=me.id)
     return redirect(safe_next(next, "/moderation"))
 
 
 @router.post("/users/{username}/unban", dependencies=[Depends(require_csrf)])
-def unban(username: str, _: ModeratorUser, store: StoreDep, next: str = Form("/moderation")):
-    store.set_banned(username, False)
+def unban(username: str, me: ModeratorUser, store: StoreDep, next: str = Form("/moderation")):
+    target = _may_ban(store, me, username, banning=False)
+    store.set_banned(target.username, False)
     return redirect(safe_next(next, "/moderation"))
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ...tasks.insights import ask_story
 from ..conditional import last_modified
-from ..deps import PageNo, SettingsDep, StoreDep
+from ..deps import IdPath, PageNo, SettingsDep, StoreDep
 from ..health import feed_health
 from ..views import article_view, story_page_data, top_stories
 from .community import comments_for
@@ -39,7 +39,7 @@ async def home(request: Request, store: StoreDep, settings: SettingsDep, page: P
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
-async def story(request: Request, story_id: int, store: StoreDep, settings: SettingsDep, q: str = ""):
+async def story(request: Request, story_id: IdPath, store: StoreDep, settings: SettingsDep, q: str = ""):
     view, insights = story_page_data(store, story_id)       # insights built by the pipeline; never here
     if view["story"].id != story_id:                      # merged into another story
         return RedirectResponse(f"/stories/{view['story'].id}", status_code=301)
@@ -53,7 +53,7 @@ async def story(request: Request, story_id: int, store: StoreDep, settings: Sett
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-async def article(request: Request, article_id: int, store: StoreDep):
+async def article(request: Request, article_id: IdPath, store: StoreDep):
     view = article_view(store, article_id)
     art, story = view["article"], view["story"]
     last_modified(request, art.fetched_at, story.last_seen_at if story else None)
