@@ -119,6 +119,20 @@ OPTIONS: tuple[Option, ...] = (
            "is one of these: then it is the right-most `X-Forwarded-For` address that is not one of these. "
            "Empty: `X-Forwarded-For` is ignored."),
     Option("for_you_half_life", float, 24.0, "Hours after which a story's \"For you\" score halves.", minimum=0.1),
+    Option("reader_unread_days", int, 14, "Days an article counts as unread for a signed-in reader: older ones "
+           "count as read in unread counts and \"unread only\" lists (so a new account does not start with "
+           "thousands of unread articles).", minimum=1),
+    Option("smtp_host", str, "", "SMTP server that sends the email digests. Empty: email digests are off "
+           "(the private Atom digest still works)."),
+    Option("smtp_port", int, 587, "Port of the SMTP server (587 for STARTTLS, 465 for TLS, 25 for none).", minimum=1),
+    Option("smtp_tls", str, "starttls", "How the SMTP connection is secured: `starttls` (upgrade a plain "
+           "connection), `ssl` (TLS from the start) or `none`.", choices=("none", "starttls", "ssl")),
+    Option("smtp_username", str, "", "SMTP login, if the server needs one."),
+    Option("smtp_password", str, "", "SMTP password.", secret=True),
+    Option("smtp_from", str, "", "From address of the digests. Empty: `newsloom@` and the host of `base_url`."),
+    Option("digest_hour", int, 7, "UTC hour (0-23) from which the day's (or week's) digests go out.", minimum=0),
+    Option("digest_weekday", str, "monday", "Day the weekly digests go out.",
+           choices=("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}

@@ -15,9 +15,11 @@ from argon2 import PasswordHasher
 from fastapi import routing
 from fastapi.testclient import TestClient
 
-from newsloom.models import Article, Story, utcnow
+from newsloom.models import Article, Feed, Story, utcnow
 from newsloom.serve import create_app
 from newsloom.serve.auth import CSRF_COOKIE, SESSION_COOKIE
+from newsloom.store.community import hash_secret
+from newsloom.tasks.digests import unsubscribe_token
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
@@ -89,7 +91,7 @@ def write_routes(app) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(store):
+def world(store, settings):
     """A story, a comment by alice with a report on it, alice's API token, a banned-able user."""
     story = make_story(store)
     alice = store.create_user("alice", PASSWORD_HASH)
@@ -99,7 +101,16 @@ def world(store):
     store.report_comment(comment.id, store.find_user("bob").id, "test")
     store.create_api_token("alice", name="script")
     [token] = store.list_api_tokens(alice.id)
-    return {"story_id": story.id, "comment_id": comment.id, "token_id": token["id"], "username": "carol"}
+    # {token}: alice's digest unsubscribe link (/digests/unsubscribe/{token}). Its form is posted
+    # by nobody signed in: the CSRF token is derived from the link's token, so forged ones fail too
+    store.save_digest(alice.id, period="daily", email="alice@example.org")
+    unsubscribe = unsubscribe_token(settings, alice.id)
+    store.set_digest_unsubscribe_hash(alice.id, hash_secret(unsubscribe))
+    # {article_id}, {feed_id}: read marks and subscriptions (serve/web/reading.py, serve/api/reading.py)
+    feed, _ = store.add_feed(Feed(url="https://a.example/feed.xml"))
+    article_id = store.list_articles(story_id=story.id)[0].id
+    return {"story_id": story.id, "comment_id": comment.id, "token_id": token["id"], "username": "carol",
+            "token": unsubscribe, "article_id": article_id, "feed_id": feed.id}
 
 
 def _fill(path: str, world: dict) -> str:
@@ -121,11 +132,22 @@ def _unchanged(store, world) -> None:
     assert [t["name"] for t in store.list_api_tokens(store.find_user("alice").id)] == ["script"]
     assert store.list_follows(store.find_user("alice").id) == []
     assert store.moderation_queue()["reported"][0].report_count == 1
+    assert store.get_digest(store.find_user("alice").id).period == "daily"
+    alice = store.find_user("alice").id
+    assert store.unread_counts(alice).total == 1 and store.chosen_feed_ids(alice) == []
+    assert store.starred_ids(alice) == set()
 
 
 # -- CSRF ----------------------------------------------------------------------------
+# The feed-reader apps' protocols (serve/api/greader.py, serve/api/fever.py) never read a session
+# cookie: a call is its own credentials (GoogleLogin token plus write token T; the Fever api_key).
+# A page on another site cannot make a browser send those, so there is nothing for a CSRF token
+# to protect; test_reader_protocols_ignore_session_cookies below holds them to it.
+NO_COOKIE_PROTOCOLS = ("/accounts/ClientLogin", "/reader/api/0/", "/fever/")
+
+
 def test_every_form_post_needs_a_csrf_token(app, connect, store, world):
-    forms = [(m, p) for m, p in write_routes(app) if not p.startswith("/api/")]
+    forms = [(m, p) for m, p in write_routes(app) if not p.startswith(("/api/", *NO_COOKIE_PROTOCOLS))]
     assert len(forms) >= 15 and ("POST", "/login") in forms          # the table was read, not guessed
     admin = as_user(connect, store, "boss", "admin")                  # every role guard lets an admin by
     author = as_user(connect, store, "alice")                         # ...and the author guard, alice
@@ -162,6 +184,30 @@ def test_every_api_write_needs_a_bearer_token_or_the_csrf_header(app, connect, s
     r = alice.post(f"/api/v1/stories/{world['story_id']}/comments", json={"body": "with the header"},
                    headers={"X-CSRF-Token": session_token})
     assert r.status_code == 201
+
+
+def test_reader_protocols_ignore_session_cookies(app, connect, store, world):
+    """Every write route of the reader protocols, called with a signed-in admin's session cookie
+    and its CSRF token but none of the protocol's credentials: 401 (Fever: auth 0), nothing changed."""
+    routes = [(m, p) for m, p in write_routes(app) if p.startswith(NO_COOKIE_PROTOCOLS)]
+    assert ("POST", "/reader/api/0/edit-tag") in routes and ("POST", "/fever/") in routes
+    admin = as_user(connect, store, "boss", "admin")
+    csrf = csrf_from(admin.get("/account").text)
+    fields = {"i": str(world["article_id"]), "a": "user/-/state/com.google/read", "s": "user/-/state/com.google/"
+              "reading-list", "ac": "unsubscribe", "quickadd": "https://a.example/feed.xml", "mark": "group",
+              "as": "read", "id": "0", "csrf_token": csrf}
+    for method, path in routes:
+        r = admin.request(method, path, data=fields, headers={"X-CSRF-Token": csrf})
+        if path == "/fever/":
+            assert r.status_code == 200 and r.json() == {"api_version": 3, "auth": 0}, r.text
+        elif path == "/accounts/ClientLogin":
+            assert r.status_code == 401, (path, r.status_code)            # no Email/Passwd: no sign-in
+        else:
+            assert r.status_code == 401 and r.headers["x-reader-google-bad-token"] == "true", (path, r.status_code)
+    boss = store.find_user("boss").id
+    assert store.read_ids(boss, [world["article_id"]]) == set() and store.chosen_feed_ids(boss) == []
+    assert store.list_api_tokens(boss) == []
+    _unchanged(store, world)
 
 
 # -- cross-user and cross-role -------------------------------------------------------

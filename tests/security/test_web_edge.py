@@ -34,6 +34,7 @@ from newsloom.serve import create_app
 from newsloom.serve.auth import SESSION_COOKIE
 from newsloom.settings import load_settings
 from newsloom.store import open_store
+from newsloom.store.community import hash_secret
 from newsloom.tasks.insights import build_story_insights
 
 MiB = 1024 * 1024
@@ -59,9 +60,12 @@ def _world(store) -> SimpleNamespace:
     comment = store.post_comment(story.id, admin.id, "First!")
     token = store.create_api_token("edge_admin", name="edge")
     token_id = store.list_api_tokens(admin.id)[0]["id"]
+    unsubscribe = "edge-unsubscribe-" + "0" * 40          # the digest's unsubscribe link (/digests/unsubscribe/{token})
+    store.save_digest(admin.id, period="daily", email="edge@example.org")
+    store.set_digest_unsubscribe_hash(admin.id, hash_secret(unsubscribe))
     return SimpleNamespace(story_id=story.id, article_id=article.id, source_id=source.id, slug="harborbridge",
                            comment_id=comment.id, token_id=token_id, username="edge_admin", admin=admin,
-                           bearer=token)
+                           bearer=token, token=unsubscribe)
 
 
 def _sign_in(client: TestClient, store, world) -> str:

@@ -16,6 +16,9 @@ from ..settings import Settings, load_settings
 from ..store import Store, open_store
 from . import errors
 from .api.comments import router as comments_api_router
+from .api.reading import router as reading_api_router
+from .api.fever import router as fever_router
+from .api.greader import router as greader_router
 from .api.routes import router as api_router
 from .conditional import ConditionalGet
 from .probes import router as probes_router
@@ -23,10 +26,12 @@ from .security import WebEdge
 from .timefmt import relative_time
 from .web.accounts import router as accounts_router
 from .web.community import router as community_router
+from .web.digests import router as digests_router
 from .web.atom import router as atom_router
 from .web.browse import router as browse_router
 from .web.charts import router as charts_router
 from .web.pages import router as web_router
+from .web.reading import router as reading_router
 from .web.search import router as search_router
 
 WEB = Path(__file__).parent / "web"
@@ -39,6 +44,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
                   description="Self-hosted news intelligence: feeds in, stories out.")
     app.state.settings = settings
     app.state.store = store
+    store.reader_unread_days = settings.reader_unread_days   # the unread window (store/reading.py)
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     # Templates ship with the package: compile each once per process instead of checking
     # every template file's mtime on every render (restart to pick up an edited template).
@@ -64,6 +70,11 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(comments_api_router, prefix="/api/v1")
     app.include_router(accounts_router)
     app.include_router(community_router)
+    app.include_router(reading_router)         # read marks, subscriptions (form POSTs)
+    app.include_router(reading_api_router, prefix="/api/v1")
+    app.include_router(greader_router)       # /accounts/ClientLogin, /reader/api/0/...: the Google Reader API
+    app.include_router(fever_router)         # /fever/: the Fever API
+    app.include_router(digests_router)       # /digests/{token}.atom, /digests/unsubscribe/{token}
     errors.install(app)
     # ETag / Last-Modified / 304 on every page and API response, and the anonymous page cache.
     app.add_middleware(ConditionalGet, cache_seconds=settings.page_cache_seconds)

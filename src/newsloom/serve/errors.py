@@ -60,8 +60,12 @@ class Forbidden(NewsloomError):
     code = "forbidden"
 
 
+# Paths whose callers are programs: the JSON API and the feed-reader protocols (Google Reader, Fever).
+_JSON_PATHS = ("/api/", "/reader/api/", "/accounts/ClientLogin", "/fever/")
+
+
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+    return request.url.path.startswith(_JSON_PATHS) or "application/json" in request.headers.get("accept", "")
 
 
 def _login_url(request: Request) -> str:

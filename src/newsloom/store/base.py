@@ -26,22 +26,28 @@ from ..errors import StoreError
 from . import migrate
 from .articles import ArticlesMixin
 from .community import CommunityMixin
+from .digests import DigestsMixin
 from .feeds import FeedsMixin
 from .insights import InsightsMixin
+from .reading import ReadingMixin, UnreadCounts
 from .schema import metadata
 from .search import SearchMixin
 from .status import StatusMixin
 from .stories import ClusterSection, StoriesMixin
+from .visits import StoryVisit, VisitsMixin
 
-__all__ = ["Store", "ClusterSection", "open_store"]
+__all__ = ["Store", "ClusterSection", "StoryVisit", "UnreadCounts", "open_store"]
 
 
-class Store(FeedsMixin, ArticlesMixin, StoriesMixin, InsightsMixin, CommunityMixin, SearchMixin, StatusMixin):
+class Store(FeedsMixin, ArticlesMixin, StoriesMixin, InsightsMixin, CommunityMixin, ReadingMixin, VisitsMixin,
+            DigestsMixin, SearchMixin, StatusMixin):
     """The one persistence API, split by entity into mixins over the same engine and write
     lock: feeds.py (publishers, feeds, pending entries), articles.py (articles, their
     hashtags, related articles), stories.py (stories, the clustering log), insights.py
     (dirty marks, stored insights, story hashtags, summaries), community.py (users,
-    sessions, comments, moderation, follows, rate limits), search.py (full text and
+    sessions, comments, moderation, follows, rate limits), reading.py (each reader's feeds,
+    read marks, stars, article stream, unread counts), visits.py (each reader's last visits to
+    story pages), digests.py (each reader's digest settings, secrets and send log), search.py (full text and
     browse queries), status.py (stage errors, heartbeats, counts). SQL only: ranking and
     enrichment live above the store."""
 

@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
 
 __all__ = ["CommunityMixin", "WebSession", "CommentView", "ReportedComment", "FollowTarget", "ForYouItem",
-           "ROLES", "FOLLOW_KINDS", "FOR_YOU_WEIGHTS", "MAX_COMMENT_LENGTH", "hash_secret"]
+           "ROLES", "FOLLOW_KINDS", "FOR_YOU_WEIGHTS", "MAX_COMMENT_LENGTH", "hash_secret",
+           "fever_key_hash"]
 
 ROLES = ("user", "moderator", "admin")
 FOLLOW_KINDS = ("story", "source", "tag")
@@ -44,6 +45,12 @@ _RATE_RETENTION = timedelta(days=1)   # longest window a rate limit may use
 
 def hash_secret(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def fever_key_hash(username: str, password: str) -> str:
+    """What users.fever_key_hash keeps: SHA-256 of the Fever API key, md5("username:password")
+    in lower-case hex (the protocol's key; md5 is its choice, the store keeps only this hash)."""
+    return hash_secret(hashlib.md5(f"{username}:{password}".encode("utf-8")).hexdigest())
 
 
 @dataclass
@@ -181,6 +188,20 @@ class CommunityMixin:
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         with self.write() as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+
+    def set_fever_key(self, user_id: int, key_hash: str | None) -> None:
+        """Keep the Fever API key's hash (the web layer computes it when the password is known)."""
+        with self.write() as conn:
+            conn.execute(users.update().where(users.c.id == user_id).values(fever_key_hash=key_hash))
+
+    def user_for_fever_key(self, key_hash: str | None) -> User | None:
+        """The user whose Fever key hashes to `key_hash` (banned users included: callers check)."""
+        if not key_hash or len(key_hash) != 64:
+            return None
+        with self.read() as conn:
+            row = conn.execute(select(users).where(users.c.fever_key_hash == key_hash)
+                               .order_by(users.c.id).limit(1)).first()
+        return _user(row) if row else None
 
     def list_banned_users(self) -> list[User]:
         with self.read() as conn:

@@ -16,12 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ..models import Tag, utcnow
-from .schema import article_summaries, articles, stories, story_insights, story_tags, tags
+from .schema import article_summaries, articles, insight_history, stories, story_insights, story_tags, tags
 
 if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
 
-__all__ = ["InsightsMixin", "StoredInsights", "StoryTag"]
+__all__ = ["InsightsMixin", "InsightBuild", "StoredInsights", "StoryTag", "HISTORY_BUILDS"]
+
+HISTORY_BUILDS = 50        # insight_history rows kept per story (its newest builds)
 
 
 @dataclass
@@ -37,6 +39,18 @@ class StoredInsights:
     version: int
     built_at: datetime
     article_count: int
+    data: dict[str, Any]
+
+
+@dataclass
+class InsightBuild:
+    """One kept insights build of a story (insight_history): the articles the story had and
+    the build's timeline and disagreements, as ``data["timeline"]`` / ``data["disagreements"]``."""
+
+    story_id: int
+    built_at: datetime
+    version: int
+    article_ids: list[int]
     data: dict[str, Any]
 
 
@@ -85,9 +99,13 @@ class InsightsMixin:
 
     # -- story insights ----------------------------------------------------------
     def save_story_insights(self, story_id: int, *, version: int, article_count: int, data: dict[str, Any],
-                            hashtags: list[tuple[Tag, float, str | None]], dirty_mark: datetime | None) -> bool:
+                            hashtags: list[tuple[Tag, float, str | None]], dirty_mark: datetime | None,
+                            article_ids: list[int] | None = None, history: dict[str, Any] | None = None) -> bool:
         """Store a story's insights and hashtags in one transaction, and clear its dirty mark
         unless it changed again since `dirty_mark` was read (then the next rebuild wins).
+        The same transaction appends the build to the story's history (`article_ids`, the
+        articles it was built from, or else the story's articles now; `history`, or else the
+        timeline and disagreements of `data`), keeping the newest HISTORY_BUILDS.
         Returns False (and stores nothing) when the story no longer exists."""
         now = utcnow()
         with self.write() as conn:
@@ -108,7 +126,45 @@ class InsightsMixin:
             if dirty_mark is not None:
                 clear = clear.where(sa.or_(stories.c.touched_at.is_(None), stories.c.touched_at <= dirty_mark))
             conn.execute(clear.values(dirty_since=None, touched_at=None))
+            self._append_history(conn, story_id, now, version, article_ids, history if history is not None else
+                                 {"timeline": data.get("timeline", []), "disagreements": data.get("disagreements", [])})
             return True
+
+    @staticmethod
+    def _append_history(conn: Connection, story_id: int, now: datetime, version: int,
+                        article_ids: list[int] | None, data: dict[str, Any]) -> None:
+        if article_ids is None:
+            article_ids = list(conn.execute(select(articles.c.id).where(articles.c.story_id == story_id)).scalars())
+        conn.execute(insight_history.insert().values(
+            story_id=story_id, built_at=now, version=version,
+            article_ids=json.dumps(sorted({int(i) for i in article_ids})),
+            data=json.dumps(data, default=str, separators=(",", ":"))))
+        old = (select(insight_history.c.id).where(insight_history.c.story_id == story_id)
+               .order_by(insight_history.c.built_at.desc(), insight_history.c.id.desc())
+               .offset(HISTORY_BUILDS))
+        conn.execute(insight_history.delete().where(insight_history.c.id.in_(old)))
+
+    def insight_build_at(self, story_id: int, when: datetime) -> InsightBuild | None:
+        """The story's build that was current at `when` (the newest built at or before it),
+        or None when none of its kept builds is that old."""
+        q = (select(insight_history).where(insight_history.c.story_id == story_id, insight_history.c.built_at <= when)
+             .order_by(insight_history.c.built_at.desc(), insight_history.c.id.desc()).limit(1))
+        with self.read() as conn:
+            return _build(conn.execute(q).first())
+
+    def latest_insight_build(self, story_id: int) -> InsightBuild | None:
+        """The story's newest kept build, or None."""
+        q = (select(insight_history).where(insight_history.c.story_id == story_id)
+             .order_by(insight_history.c.built_at.desc(), insight_history.c.id.desc()).limit(1))
+        with self.read() as conn:
+            return _build(conn.execute(q).first())
+
+    def insight_builds(self, story_id: int) -> list[InsightBuild]:
+        """The story's kept builds, oldest first."""
+        q = (select(insight_history).where(insight_history.c.story_id == story_id)
+             .order_by(insight_history.c.built_at, insight_history.c.id))
+        with self.read() as conn:
+            return [b for b in map(_build, conn.execute(q)) if b is not None]
 
     def _tag_id(self, conn: Connection, tag: Tag) -> int:
         conn.execute(self._insert(tags).values(slug=tag.slug, name=tag.name, kind=tag.kind)
@@ -199,6 +255,16 @@ class InsightsMixin:
                                .where(article_summaries.c.article_id == article_id)).scalar_one_or_none()
         return json.loads(raw) if raw else []
 
+    def article_summaries(self, article_ids: Iterable[int]) -> dict[int, list[str]]:
+        """The stored summaries of these articles (those that have one), by article id."""
+        ids = sorted({int(i) for i in article_ids})
+        if not ids:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(select(article_summaries.c.article_id, article_summaries.c.sentences)
+                                .where(article_summaries.c.article_id.in_(ids))).all()
+        return {r.article_id: json.loads(r.sentences) for r in rows if r.sentences}
+
     def stale_summary_article_ids(self, version: int, *, limit: int | None = None) -> list[int]:
         built = select(article_summaries.c.article_id).where(article_summaries.c.version == version)
         q = select(articles.c.id).where(articles.c.id.not_in(built)).order_by(articles.c.id)
@@ -206,6 +272,12 @@ class InsightsMixin:
             q = q.limit(limit)
         with self.read() as conn:
             return list(conn.execute(q).scalars())
+
+
+def _build(row: Any) -> InsightBuild | None:
+    if row is None:
+        return None
+    return InsightBuild(row.story_id, row.built_at, row.version, json.loads(row.article_ids), json.loads(row.data))
 
 
 def _seconds(n: float):

@@ -321,3 +321,89 @@ heartbeats = Table(
 )
 
 __all__ += ["pending_entries", "story_insights", "story_tags", "article_summaries", "stage_errors", "heartbeats"]
+
+# -- readers (migration 0007) ---------------------------------------------------------------
+# What each reader has read and starred, which stories they last looked at, which feeds they
+# chose (none chosen: every feed of the instance), their digest, and the story's insight
+# history that makes "new since your last visit" exact.
+
+# An article a reader has read. Reading one copy of wire text marks its duplicates too.
+article_reads = Table(
+    "article_reads", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("read_at", UTCDateTime, nullable=False),
+)
+Index("ix_article_reads_article_id", article_reads.c.article_id)
+
+# An article a reader starred (the Google Reader and Fever APIs' "saved").
+article_stars = Table(
+    "article_stars", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("starred_at", UTCDateTime, nullable=False),
+)
+
+# A reader's visits to a story page: the latest, and the one before it (what "new since your
+# last visit" compares against while the reader is on the page).
+story_visits = Table(
+    "story_visits", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("visited_at", UTCDateTime, nullable=False),
+    Column("previous_at", UTCDateTime),
+)
+
+# The feeds a reader chose. A reader with none reads every feed of the instance.
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A reader's digest: how often, where it goes, and the secrets of its private Atom feed and
+# unsubscribe link (stored as SHA-256, as API tokens are).
+digests = Table(
+    "digests", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", String(16), nullable=False, default="off"),        # off | daily | weekly
+    Column("email", String(320)),
+    Column("feed_token_hash", String(64), unique=True),
+    Column("unsubscribe_token_hash", String(64), unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per digest sent (or being sent): the period key ("2026-12-02", "2026-W49") makes
+# "once per period" hold across restarts and between schedulers.
+digest_sends = Table(
+    "digest_sends", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("period_key", String(16), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("stories", Integer, nullable=False, default=0),
+)
+
+# Every insights build of a story, kept so that what changed between two visits is exact:
+# the articles the story had, and the build's timeline and disagreements (JSON).
+insight_history = Table(
+    "insight_history", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("article_ids", Text, nullable=False),                   # JSON list
+    Column("data", Text, nullable=False),                          # JSON: timeline, disagreements
+)
+Index("ix_insight_history_story_built", insight_history.c.story_id, insight_history.c.built_at)
+
+# The Fever API's key, md5("username:password"), kept as its SHA-256 (set at sign-up and at
+# each login, the only moments the password is known).
+users.append_column(Column("fever_key_hash", String(64)))
+
+# Unread counts and reader streams filter articles by when they were stored.
+Index("ix_articles_created_at", articles.c.created_at)
+
+__all__ += ["article_reads", "article_stars", "story_visits", "subscriptions", "digests", "digest_sends",
+            "insight_history"]

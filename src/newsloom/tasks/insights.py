@@ -117,8 +117,12 @@ def build_story_insights(store: Store, story_id: int, settings: Settings | None 
     if client and brief:
         data["brief_text"] = client.brief(brief)
     stored = [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score, h.phrase or None) for h in tags]
+    # the build as the story's history keeps it (what "new since your last visit" compares):
+    # every article it was built from, wire copies included, and its events and disagreements
+    history = {"timeline": data["timeline"], "disagreements": data["disagreements"]}
     return store.save_story_insights(story_id, version=INSIGHTS_VERSION, article_count=len(articles), data=data,
-                                     hashtags=stored, dirty_mark=mark)
+                                     hashtags=stored, dirty_mark=mark, article_ids=[a.id for a in articles],
+                                     history=history)
 
 
 def _summarize_new(store: Store, articles: list[Article]) -> None:

@@ -16,7 +16,10 @@ only open a store and a fetcher, call the step, and enqueue what comes next:
 ``newsloom scheduler`` runs :meth:`QueueScheduler.tick` every ``scheduler_tick`` seconds: it
 leases due feeds and enqueues their refresh (the same due-feed query as the embedded
 scheduler), hands pending entries whose lease ran out to a new ingest, enqueues cluster while
-articles wait for a story and build_insights for dirty stories whose burst is over.
+articles wait for a story and build_insights for dirty stories whose burst is over; at most
+once a minute it sends the email digests that are due (tasks/digests.py), in a thread of its
+own, as the embedded scheduler does (no Celery task: the claim in ``digest_sends`` already
+makes any number of schedulers send each digest once).
 
 Nothing is lost when a worker dies, however it dies:
 
@@ -61,8 +64,9 @@ from ..models import utcnow
 from ..settings import Settings, load_settings
 from ..store import Store
 from . import pipeline
+from .digests import send_due_digests
 from .insights import mark_outdated_insights
-from .scheduler import feed_lease, process_name
+from .scheduler import DIGEST_EVERY, feed_lease, process_name
 from .stories import StoryEngine
 
 __all__ = ["app", "configure", "QUEUES", "queue_name", "queue_depths", "refresh_feed", "ingest_entry", "cluster",
@@ -391,6 +395,8 @@ class QueueScheduler:
         self.store, self.settings = store, s
         self.name, self.started_at, self.ticks = process_name("scheduler"), utcnow(), 0
         self._refreshing: dict[int, tuple[datetime | None, float]] = {}   # feed -> (last fetched, leased at)
+        self._digests: threading.Thread | None = None
+        self._digests_at: float | None = None
 
     def start(self) -> int:
         """Stories whose insights another pipeline version built (or none) become dirty."""
@@ -426,7 +432,26 @@ class QueueScheduler:
         # 4. stories whose burst is over (or that waited insights_max_wait): build now
         for story_id in store.dirty_stories(quiet_for=s.insights_debounce, max_wait=s.insights_max_wait):
             report["insights"] += enqueue_insights(story_id, deadline=0.0)
+        # 5. email digests, at most once a minute, never blocking the tick
+        self._start_digests()
         return report
+
+    def _start_digests(self) -> None:
+        now = time.monotonic()
+        if self._digests_at is not None and now - self._digests_at < DIGEST_EVERY:
+            return
+        if self._digests is not None and self._digests.is_alive():
+            return
+        self._digests_at = now
+
+        def run() -> None:
+            try:
+                send_due_digests(self.store, self.settings)
+            except Exception:  # noqa: BLE001 - the next look tries again
+                log.exception("digests_failed")
+
+        self._digests = threading.Thread(target=run, name="newsloom-digests", daemon=True)
+        self._digests.start()
 
     def _ask_again_for_refreshes(self) -> int:
         """Refreshes handed out whose guard is gone: done (the feed was fetched since), or

@@ -13,7 +13,9 @@ Every ``scheduler_tick`` seconds (and as soon as a refresh finishes) it:
      longer than one lease);
   4. settles: clusters what arrived and rebuilds the stories whose burst is over
      (``insights_debounce`` seconds without change), in one worker thread: a single writer
-     of stories, and the event loop never waits on clustering.
+     of stories, and the event loop never waits on clustering;
+  5. at most once a minute, sends the email digests that are due (tasks/digests.py) in a
+     thread of their own: a slow SMTP server holds up neither feeds nor clustering.
 
 On start it marks every story whose stored insights were built by another pipeline version
 dirty, so a new release rebuilds them, and frees the feeds a killed predecessor had leased
@@ -29,19 +31,22 @@ import logging
 import os
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..ingest.http import Fetcher
 from ..models import Feed, utcnow
 from ..settings import Settings
 from ..store import Store
+from .digests import send_due_digests
 from .insights import mark_outdated_insights
 from .pipeline import entry_lease, fetch_policy, ingest_entries, refresh_feed, settle
 from .stories import StoryEngine
 
-__all__ = ["EmbeddedScheduler", "process_name", "feed_lease"]
+__all__ = ["EmbeddedScheduler", "process_name", "feed_lease", "DIGEST_EVERY"]
 
 log = logging.getLogger("newsloom.scheduler")
+DIGEST_EVERY = 60.0      # seconds between two looks at the due digests
 
 
 def process_name(role: str) -> str:
@@ -69,6 +74,9 @@ class EmbeddedScheduler:
         self._tasks: set[asyncio.Task] = set()
         self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsloom-settle")
         self._engine = StoryEngine(store)
+        self._mailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsloom-digests")
+        self._digests: Future | None = None
+        self._digests_at: float | None = None       # monotonic time of the last look
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> "EmbeddedScheduler":
@@ -84,6 +92,7 @@ class EmbeddedScheduler:
         if self._thread:
             self._thread.join(timeout)
         self._settler.shutdown(wait=False, cancel_futures=True)
+        self._mailer.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> "EmbeddedScheduler":
         return self.start()
@@ -116,6 +125,7 @@ class EmbeddedScheduler:
                     first = False
                     if settling is None or settling.done():
                         settling = self._loop.run_in_executor(self._settler, self._settle)
+                    self._start_digests()
                 except Exception:  # noqa: BLE001 - a bad tick (database gone a moment) must not end the loop
                     log.exception("scheduler_tick_failed")
                 self.ticks += 1
@@ -137,6 +147,25 @@ class EmbeddedScheduler:
             log.info("settled clustered=%d insights=%d", report.clustered, report.insights)
         if report.clustered >= 500 and self._loop and self._wake:     # more is waiting: go on at once
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _start_digests(self) -> None:
+        """Step 5: hand send_due_digests to the mailer thread, at most once every DIGEST_EVERY
+        seconds and never while the previous run is still sending."""
+        now = time.monotonic()
+        if self._digests_at is not None and now - self._digests_at < DIGEST_EVERY:
+            return
+        if self._digests is not None and not self._digests.done():
+            return
+        self._digests_at = now
+        self._digests = self._mailer.submit(self._send_digests)
+
+    def _send_digests(self) -> None:
+        try:
+            sent = send_due_digests(self.store, self.settings)
+            if sent:
+                log.info("digests_sent count=%d", sent)
+        except Exception:  # noqa: BLE001 - the next look tries again
+            log.exception("digests_failed")
 
     def _free_feed_leases(self) -> None:
         """The only writer is starting: no refresh is in progress, whatever the leases say."""

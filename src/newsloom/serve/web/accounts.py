@@ -17,6 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import StoreError
+from ...store.community import hash_secret
+from ...store.digests import DIGEST_PERIODS
+from ...tasks.digests import unsubscribe_token, valid_email
+from ...store.community import fever_key_hash
 from ..auth import (address_key, end_session, get_viewer, hash_password, login_backoff, login_failed,
                     login_limited, login_succeeded, rate_limited, require_csrf, safe_next, start_session,
                     too_many_requests, validate_credentials, validate_settings, verify_password)
@@ -78,6 +82,7 @@ def signup(request: Request, store: StoreDep, username: str = Form(""), password
         if exc.code != "conflict":
             raise
         return again("That username is taken.", status_for(exc))
+    store.set_fever_key(user.id, fever_key_hash(user.username, password))     # the Fever API's key (serve/api/fever.py)
     response = redirect(target)
     start_session(request, response, user)
     return response
@@ -119,6 +124,7 @@ def _check_login(request: Request, username: str, password: str, target: str) ->
     if user.banned:
         return render(request, "login.html", status=403, error="This account is banned.", username=username,
                       next=target)
+    store.set_fever_key(user.id, fever_key_hash(user.username, password[:1024]))   # known only now: refresh it
     response = redirect(target)
     start_session(request, response, user)
     return response
@@ -132,9 +138,16 @@ def logout(request: Request):
 
 
 # -- account page: API tokens ------------------------------------------------------
+def _digest_context(request: Request, user) -> dict:
+    """The account page's digest section: the settings, whether email can go out, the last sends."""
+    store, settings = request.app.state.store, request.app.state.settings
+    return {"digest": store.get_digest(user.id), "digest_email_on": bool(settings.smtp_host),
+            "digest_sends": store.digest_sends(user.id, limit=3), "digest_periods": DIGEST_PERIODS}
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, user: CurrentUser, store: StoreDep):
-    return render(request, "account.html", tokens=store.list_api_tokens(user.id))
+    return render(request, "account.html", tokens=store.list_api_tokens(user.id), **_digest_context(request, user))
 
 
 @router.post("/account/tokens", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
@@ -145,10 +158,40 @@ def create_token(request: Request, user: CurrentUser, store: StoreDep, name: str
         return too_many_requests(request, wait, "API tokens")
     token = store.create_api_token(user.username, name=name.strip()[:100] or "api")
     return render(request, "account.html", status=201, headers={"Cache-Control": "no-store"}, new_token=token,
-                  tokens=store.list_api_tokens(user.id))
+                  tokens=store.list_api_tokens(user.id), **_digest_context(request, user))
 
 
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[Depends(require_csrf)])
 def revoke_token(token_id: IdPath, user: CurrentUser, store: StoreDep):
     store.revoke_api_token(user.id, token_id)
     return redirect("/account")
+
+
+# -- account page: the digest ------------------------------------------------------
+@router.post("/account/digest", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
+def save_digest(request: Request, user: CurrentUser, store: StoreDep, period: str = Form("off"),
+                email: str = Form("")):
+    """How often the email digest goes out, and where (tasks/digests.py sends it)."""
+    email = email.strip()
+    error = None
+    if period not in DIGEST_PERIODS:
+        error = "Choose off, daily or weekly."
+    elif email and not valid_email(email):
+        error = "That email address does not look right."
+    elif period != "off" and not email:
+        error = "Give the address the digest goes to."
+    if error:
+        return render(request, "account.html", status=400, digest_error=error, tokens=store.list_api_tokens(user.id),
+                      **_digest_context(request, user))
+    store.save_digest(user.id, period=period, email=email or None)
+    store.set_digest_unsubscribe_hash(user.id, hash_secret(unsubscribe_token(request.app.state.settings, user.id)))
+    return redirect("/account#digest-heading")
+
+
+@router.post("/account/digest/feed", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
+def new_digest_feed(request: Request, user: CurrentUser, store: StoreDep):
+    """A new private Atom feed URL, shown once in this response; the previous one stops working."""
+    token = store.new_digest_feed_token(user.id)
+    url = f"{request.app.state.settings.base_url.rstrip('/')}/digests/{token}.atom"
+    return render(request, "account.html", status=201, headers={"Cache-Control": "no-store"}, new_feed_url=url,
+                  tokens=store.list_api_tokens(user.id), **_digest_context(request, user))

@@ -11,6 +11,7 @@ from ..conditional import last_modified
 from ..deps import AdminUser, IdPath, PageNo, SettingsDep, StoreDep
 from ..health import feed_health
 from ..views import source_view
+from .reading import reading_state
 from .render import render
 
 __all__ = ["router"]
@@ -31,7 +32,9 @@ async def source_page(request: Request, source_id: IdPath, store: StoreDep, page
     view = source_view(store, source_id, limit=SOURCE_PAGE, offset=(page - 1) * SOURCE_PAGE)
     last_modified(request, *(a.fetched_at for a in view["articles"]), *(s.last_seen_at for s in view["stories"]),
                   *(f["last_fetched_at"] for f in view["feeds"]))
-    return render(request, "source.html", page=page, has_next=page * SOURCE_PAGE < view["article_total"], **view)
+    reading = reading_state(request, stories=view["stories"], articles=view["articles"], counts=True, feeds=True)
+    return render(request, "source.html", page=page, has_next=page * SOURCE_PAGE < view["article_total"], **view,
+                  reading=reading)
 
 
 @router.get("/tags", response_class=HTMLResponse)
