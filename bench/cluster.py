@@ -28,8 +28,9 @@ from datetime import datetime, timedelta, timezone
 
 from newsloom.enrich.cluster import WEIGHTS, Doc, StoryClusterer
 from newsloom.enrich.dedupe import Deduper
-from newsloom.enrich.evaluate import _row_id, _sorted_rows, bcubed, run_clustering, run_dedupe
-from newsloom.enrich.synth import PERTURBATIONS, generate, perturb
+from newsloom.eval.clustering import bcubed, run_clustering
+from newsloom.eval.dedupe import row_id, run_dedupe, sorted_rows
+from newsloom.eval.synth import PERTURBATIONS, generate, perturb
 
 DEMO_NOW = datetime(2026, 3, 12, 18, tzinfo=timezone.utc)
 
@@ -115,8 +116,8 @@ def oracle_pairs(rows, cache) -> tuple[list[tuple[float, ...]], list[int], int, 
     sid: dict = {}
     X, y = [], []
     missed = asked = 0
-    for published, r in _sorted_rows(rows):
-        doc = Doc(_row_id(r), r["title"], r["text"], r["source"], published, r.get("lang"))
+    for published, r in sorted_rows(rows):
+        doc = Doc(row_id(r), r["title"], r["text"], r["source"], published, r.get("lang"))
         p = c._prepare(doc)
         g = r["story"]
         dup = r.get("duplicate_of")

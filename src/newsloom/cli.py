@@ -294,104 +294,216 @@ def get(obj: Context, path: str, headers: bool) -> None:
 
 @main.group("eval")
 def eval_group() -> None:
-    """Score the fuzzy stages against a labelled JSONL file."""
+    """Score the fuzzy stages against labelled data, each beside a baseline run on the same input.
+
+    Every input is checked row by row first: a bad row or an empty file is an error naming
+    the file, line and field, with exit status 2. With --json each command prints one JSON
+    object on stdout.
+    """
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise click.ClickException(f"eval: {path.name} line {number}: {exc}") from None
-    return rows
+def _run_eval(work):
+    """Run *work* (reading and scoring); an EvalInputError is printed and exits with 2."""
+    from .eval.rows import EvalInputError
+
+    try:
+        return work()
+    except EvalInputError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(2) from None
+
+
+def _json_ready(value):
+    """Plain JSON: infinities and NaN become null (json.dumps would write Infinity)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def _reference(path: Path, task: str) -> dict:
-    """Published scores, when a `<name>.reference.json` (or `reference.json`) lies beside the file."""
-    for candidate in (path.with_suffix(".reference.json"), path.parent / "reference.json"):
+    """Published scores, when a `<name>.reference.json` (or `reference.json`) lies beside the
+    file (or, for a folder, inside it)."""
+    candidates = [path.with_suffix(".reference.json"), path.parent / "reference.json"]
+    if path.is_dir():
+        candidates.insert(0, path / "reference.json")
+    for candidate in candidates:
         if candidate.is_file():
-            data = json.loads(candidate.read_text(encoding="utf-8"))
-            return data.get(task, data)
+            try:
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                click.echo(f"eval: {candidate.name}: not a JSON object; published scores ignored", err=True)
+                return {}
+            if not isinstance(data, dict):
+                return {}
+            data = data.get(task, data)
+            data = data.get("ours", data) if isinstance(data, dict) else {}
+            return data if isinstance(data, dict) else {}
     return {}
 
 
-def _print_scores(title: str, scores: dict, reference: dict) -> None:
-    """A table of our scores beside the published ones (skips per-item outputs)."""
+def _num(value, width: int) -> str:
+    if isinstance(value, bool) or value is None:
+        return f"{'-':>{width}}"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"{'-':>{width}}"
+        return f"{value:>{width}.4f}"
+    return f"{value!s:>{width}}"
+
+
+def _print_table(title: str, lines: list[tuple[str, object, object]], baseline: str, reference: dict,
+                 notes: tuple[str, ...] = ()) -> None:
+    """metric | newsloom | the baseline run on the same input | the published score."""
     click.echo(title)
-    click.echo(f"  {'metric':<22}{'newsloom':>10}{'published':>12}")
-    for key, value in scores.items():
-        if isinstance(value, (dict, list)):
-            continue
-        if isinstance(value, float):
-            ref = reference.get(key)
-            ref_text = f"{ref:>12.4f}" if isinstance(ref, (int, float)) else f"{'-':>12}"
-            click.echo(f"  {key:<22}{value:>10.4f}{ref_text}")
-        else:
-            click.echo(f"  {key:<22}{value!s:>10}")
+    click.echo(f"  baseline: {baseline}")
+    for note in notes:
+        click.echo(f"  {note}")
+    click.echo(f"  {'metric':<22}{'newsloom':>10}{'baseline':>10}{'published':>12}")
+    for label, ours, base in lines:
+        ref = reference.get(label)
+        ref = ref if isinstance(ref, (int, float)) and not isinstance(ref, bool) else None
+        click.echo(f"  {label:<22}{_num(ours, 10)}{_num(base, 10)}{_num(ref, 12)}")
+    shown = {label for label, _, _ in lines}
     for key, value in reference.items():
-        if key not in scores:
+        if key not in shown:
             click.echo(f"  published {key}: {value}")
 
 
-@eval_group.command("clustering")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def eval_clustering(file: Path) -> None:
-    """BCubed and pairwise P/R/F1 of story clustering (rows: id, title, text, source, published, story)."""
-    from .enrich.evaluate import run_clustering
+def _prf_lines(prefix: str, ours: dict, base: dict | None) -> list[tuple[str, object, object]]:
+    base = base or {}
+    return [(f"{prefix}_{short}", ours.get(long), base.get(long))
+            for short, long in (("p", "precision"), ("r", "recall"), ("f1", "f1"))]
 
-    rows = _read_jsonl(file)
-    _print_scores(f"clustering: {file.name} ({len(rows)} articles)", run_clustering(rows),
-                  _reference(file, "clustering"))
+
+def _emit(as_json: bool, result: dict, show) -> None:
+    if as_json:
+        click.echo(json.dumps(_json_ready(result), sort_keys=True))
+    else:
+        show()
+
+
+_JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+@eval_group.command("clustering")
+@_FILE
+@_JSON_OPTION
+def eval_clustering(file: Path, as_json: bool) -> None:
+    """BCubed and pairwise P/R/F1 of story clustering, beside a TF-IDF average-linkage baseline
+    (rows: id, title, text, source, published, story [, lang])."""
+    from .eval.clustering import CLUSTERING_FIELDS, evaluate_clustering
+    from .eval.rows import read_rows
+
+    r = _run_eval(lambda: evaluate_clustering(read_rows(file, CLUSTERING_FIELDS)))
+    b = r["baseline"]
+    lines = [("stories_pred", r["stories_pred"], b["stories_pred"]),
+             *_prf_lines("bcubed", r["bcubed"], b["bcubed"]),
+             *_prf_lines("pairwise", r["pairwise"], b["pairwise"])]
+    if "dedupe" in r:
+        lines += _prf_lines("dedupe", r["dedupe"], None)
+    lines.append(("articles_per_s", r["articles_per_s"], b["articles_per_s"]))
+    _emit(as_json, r, lambda: _print_table(
+        f"clustering: {file.name} ({r['n']} articles)", lines,
+        f"{b['name']} (cut at cosine distance {b['threshold']}, chosen by silhouette)",
+        _reference(file, "clustering"), (f"gold stories: {r['stories_gold']}",)))
 
 
 @eval_group.command("dedupe")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def eval_dedupe(file: Path) -> None:
-    """Precision/recall of near-duplicate (wire copy) detection (rows: id, title, text, published, duplicate_of)."""
-    from .enrich.evaluate import run_dedupe
+@_FILE
+@_JSON_OPTION
+def eval_dedupe(file: Path, as_json: bool) -> None:
+    """Precision/recall of near-duplicate (wire copy) detection, beside exact-text matching
+    (rows: id, text, published, duplicate_of)."""
+    from .eval.dedupe import DEDUPE_FIELDS, run_dedupe
+    from .eval.rows import read_rows
 
-    rows = _read_jsonl(file)
-    _print_scores(f"dedupe: {file.name} ({len(rows)} articles)", run_dedupe(rows), _reference(file, "dedupe"))
-
-
-def _print_versus(title: str, result: dict, ours: str, baseline: str, reference: dict) -> None:
-    """Rows of metrics: ours, the baseline computed in the same run, and the published score."""
-    click.echo(title)
-    click.echo(f"  {'metric':<14}{ours:>10}{baseline:>10}{'published':>12}")
-    ref = reference.get(ours, reference)
-    for group, metrics in result[ours].items():
-        inner = metrics if isinstance(metrics, dict) else {"": metrics}
-        for name, value in inner.items():
-            key = f"{name}{group}" if name else group
-            other = result[baseline][group][name] if name else result[baseline][group]
-            published = ref.get(key) if isinstance(ref, dict) else None
-            pub = f"{published:>12.4f}" if isinstance(published, (int, float)) else f"{'-':>12}"
-            click.echo(f"  {key:<14}{value:>10.4f}{other:>10.4f}{pub}")
+    raw = _run_eval(lambda: run_dedupe(read_rows(file, DEDUPE_FIELDS)))
+    b = raw["baseline"]
+    r = {"n": raw["n"], "gold_duplicates": raw["gold_duplicates"],
+         "predicted_duplicates": raw["predicted_duplicates"],
+         "precision": raw["dedupe_p"], "recall": raw["dedupe_r"], "f1": raw["dedupe_f1"],
+         "articles_per_s": raw["articles_per_s"],
+         "baseline": {"name": b["name"], "predicted_duplicates": b["predicted_duplicates"],
+                      "precision": b["dedupe_p"], "recall": b["dedupe_r"], "f1": b["dedupe_f1"]}}
+    lines = [("predicted_duplicates", r["predicted_duplicates"], b["predicted_duplicates"]),
+             *_prf_lines("dedupe", r, r["baseline"]), ("articles_per_s", r["articles_per_s"], None)]
+    _emit(as_json, r, lambda: _print_table(
+        f"dedupe: {file.name} ({r['n']} articles)", lines,
+        b["name"], _reference(file, "dedupe"), (f"gold duplicates: {r['gold_duplicates']}",)))
 
 
 @eval_group.command("hashtags")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def eval_hashtags_cmd(file: Path) -> None:
-    """Hashtags vs gold keyphrases: P/R/F1 at 5 and 10, beside a YAKE baseline (rows: id, title, text, keyphrases)."""
-    from .enrich.ai_eval import eval_hashtags
+@_FILE
+@_JSON_OPTION
+def eval_hashtags_cmd(file: Path, as_json: bool) -> None:
+    """Hashtags vs gold keyphrases: P/R/F1 at 5 and 10, beside a YAKE baseline
+    (rows: id, title, text, keyphrases)."""
+    from .eval.hashtags import HASHTAG_FIELDS, as_json as shape, eval_hashtags
+    from .eval.rows import read_rows
 
-    rows = _read_jsonl(file)
-    _print_versus(f"hashtags: {file.name} ({len(rows)} articles)", eval_hashtags(rows), "ours", "yake",
-                  _reference(file, "hashtags"))
+    r = shape(_run_eval(lambda: eval_hashtags(read_rows(file, HASHTAG_FIELDS))))
+    lines = [(f"{m}@{k}", r[f"{m}@{k}"], r["baseline"][f"{m}@{k}"]) for k in (5, 10) for m in ("p", "r", "f1")]
+    _emit(as_json, r, lambda: _print_table(f"hashtags: {file.name} ({r['n']} articles)", lines,
+                                           "yake (n-grams up to 3)", _reference(file, "hashtags")))
 
 
 @eval_group.command("summaries")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def eval_summaries_cmd(file: Path) -> None:
-    """Article summaries vs references: ROUGE-1/2/L F, beside Lead-3 (rows: id, title, text, summary)."""
-    from .enrich.ai_eval import eval_summaries
+@_FILE
+@_JSON_OPTION
+def eval_summaries_cmd(file: Path, as_json: bool) -> None:
+    """Article summaries vs references: ROUGE-1/2/L F, beside Lead-3 with the summarizer's own
+    sentence splitter (rows: id, title, text, summary)."""
+    from .eval.rows import read_rows
+    from .eval.summaries import SUMMARY_FIELDS, as_json as shape, eval_summaries
 
-    rows = _read_jsonl(file)
-    _print_versus(f"summaries: {file.name} ({len(rows)} articles)", eval_summaries(rows), "ours", "lead3",
-                  _reference(file, "summaries"))
+    r = shape(_run_eval(lambda: eval_summaries(read_rows(file, SUMMARY_FIELDS))))
+    lines = [(m, r[m], r["baseline"][m]) for m in ("rouge1", "rouge2", "rougeL")]
+    _emit(as_json, r, lambda: _print_table(f"summaries: {file.name} ({r['n']} articles)", lines,
+                                           "lead3 (first three sentences)", _reference(file, "summaries")))
+
+
+@eval_group.command("entities")
+@_FILE
+@_JSON_OPTION
+@click.option("--mode", type=click.Choice(["document", "sentence"]), default="document", show_default=True,
+              help="Feed each document's text whole, or each row's sentence alone.")
+def eval_entities_cmd(file: Path, as_json: bool, mode: str) -> None:
+    """Person/org/place entities vs CoNLL-style gold: P/R/F1 overall and per type, beside a
+    capitalised-runs baseline (rows: text, entities, spans, doc, sent, offset)."""
+    from .eval.entities import ENTITY_FIELDS, run_entities
+    from .eval.rows import read_rows
+
+    r = _run_eval(lambda: run_entities(read_rows(file, ENTITY_FIELDS, key=None), mode=mode))
+    b = r["baseline"]
+    lines = _prf_lines("entities", r, b)
+    for kind in ("person", "org", "place"):
+        lines += _prf_lines(kind, r["per_type"][kind], b.get("per_type", {}).get(kind))
+    lines.append(("docs_per_s", r.get("docs_per_s"), b.get("docs_per_s")))
+    _emit(as_json, r, lambda: _print_table(
+        f"entities: {file.name} ({r.get('documents')} documents, {r.get('rows')} rows, {mode} mode)", lines,
+        b["name"], _reference(file, "entities")))
+
+
+@eval_group.command("extraction")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_JSON_OPTION
+def eval_extraction_cmd(folder: Path, as_json: bool) -> None:
+    """Article-body extraction on a folder of pages (html/<id>.html.gz + ground-truth.json):
+    shingle P/R/F1 and docs/s, beside plain trafilatura in the same run."""
+    from .eval.extraction import run_extraction
+
+    r = _run_eval(lambda: run_extraction(folder))
+    b = r["baseline"]
+    lines = [*((m, r.get(m), b.get(m)) for m in ("precision", "recall", "f1", "accuracy")),
+             ("docs_per_s", r.get("docs_per_s"), b.get("docs_per_s"))]
+    _emit(as_json, r, lambda: _print_table(
+        f"extraction: {folder.name} ({r.get('pages')} pages)", lines, b["name"],
+        _reference(folder, "extraction")))
 
 
 @main.command("cluster")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsloom.enrich.ai_eval import eval_entities, eval_hashtags, eval_summaries, load_jsonl
+from newsloom.enrich.ai_eval import eval_entities, load_jsonl
+from newsloom.eval.hashtags import eval_hashtags
+from newsloom.eval.summaries import eval_summaries
 
 DATA = Path(__file__).parent / "data"
 

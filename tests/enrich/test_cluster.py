@@ -155,8 +155,8 @@ def test_naive_times_are_taken_as_utc():
 
 _DETERMINISM = """
 import hashlib
-from newsloom.enrich.evaluate import run_clustering
-from newsloom.enrich.synth import generate
+from newsloom.eval.clustering import run_clustering
+from newsloom.eval.synth import generate
 out = run_clustering(list(generate(400, seed=9)))
 print(hashlib.sha256(repr(sorted(out["pred"].items())).encode()).hexdigest())
 """

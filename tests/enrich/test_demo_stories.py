@@ -13,7 +13,7 @@ import pytest
 
 from newsloom.demo import load_gold, load_gold_articles
 from newsloom.enrich.cluster import Doc, StoryClusterer
-from newsloom.enrich.evaluate import run_clustering
+from newsloom.eval.clustering import run_clustering
 
 NOW = datetime(2026, 3, 12, 18, tzinfo=timezone.utc)
 SINGLETONS = {"aldmoor-cave-moss", "ashgrove-football", "halloway-prize", "marrowby-fish-stew"}

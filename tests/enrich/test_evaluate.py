@@ -1,10 +1,11 @@
-"""enrich.evaluate: the scores on small hand-computed examples."""
+"""eval.clustering and eval.dedupe: the scores on small hand-computed examples."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from newsloom.enrich.evaluate import bcubed, dedupe_scores, pairwise, run_clustering, run_dedupe
+from newsloom.eval.clustering import bcubed, pairwise, run_clustering
+from newsloom.eval.dedupe import dedupe_scores, run_dedupe
 
 # Bagga & Baldwin (1998): truth {1..5} {6,7} {8..12}
 GOLD = {i: "a" for i in range(1, 6)} | {6: "b", 7: "b"} | {i: "c" for i in range(8, 13)}

@@ -5,8 +5,8 @@ tuned to the 50 demo articles only. Seed 11 is used by nothing else (tuning uses
 
 import pytest
 
-from newsloom.enrich.evaluate import run_clustering
-from newsloom.enrich.synth import generate
+from newsloom.eval.clustering import run_clustering
+from newsloom.eval.synth import generate
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 and tests/security/test_crash_safety.py), and `integrity_problems`, the store's invariants.
 
 Everything is real: fictional feeds and article pages served over HTTP on 127.0.0.1 (text
-from newsloom.enrich.synth: invented words, never real news), PostgreSQL in a private
+from newsloom.eval.synth: invented words, never real news), PostgreSQL in a private
 schema, Redis under a unique queue prefix (its keys deleted afterwards), and `newsloom
 worker` / `newsloom scheduler` as subprocesses, each in its own process group.
 
@@ -160,8 +160,8 @@ class FeedServer:
 
 
 def synthetic_rows(n: int, *, seed: int, dup_rate: float = 0.05) -> list[dict]:
-    """n fictional article rows in time order (newsloom.enrich.synth), a few stories of ~7."""
-    from newsloom.enrich.synth import generate
+    """n fictional article rows in time order (newsloom.eval.synth), a few stories of ~7."""
+    from newsloom.eval.synth import generate
 
     return list(generate(n, seed=seed, stories_per_day=8, mean_story_size=7, dup_rate=dup_rate))
 

@@ -4,8 +4,8 @@
 * ``dedupe``   - :class:`~newsloom.enrich.dedupe.Deduper`: wire copies by MinHash LSH.
 * ``cluster``  - :class:`~newsloom.enrich.cluster.StoryClusterer`: online story clustering,
   merges, related articles.
-* ``evaluate`` - BCubed, pairwise and dedupe scores; stream runners over labelled rows.
-* ``synth``    - deterministic synthetic news streams for tuning, tests and benchmarks.
+
+Scoring and synthetic streams live above these stages, in :mod:`newsloom.eval`.
 
 Submodules are imported explicitly (``from newsloom.enrich.cluster import ...``) so that
 importing ``newsloom.enrich.text`` never pulls in numpy or datasketch.

@@ -34,7 +34,7 @@ one tag shown as the most frequent spelling). With ``story_articles``,
 :func:`hashtags` shows an article's names in that story spelling too.
 
 Measured on 15 fictional articles with gold keyphrases (``tests/ai/data/``,
-``ai_eval.eval_hashtags``): F1@5 0.60 and F1@10 0.69, against 0.22 and 0.30 for YAKE
+``newsloom.eval.hashtags.eval_hashtags``): F1@5 0.60 and F1@10 0.69, against 0.22 and 0.30 for YAKE
 (n<=3) computed in the same run.
 """
 

@@ -1,8 +1,10 @@
 """Full-text extraction of an article page -> :class:`~newsloom.models.Extracted`.
 
 trafilatura finds the main text (dropping navigation, cookie banners, newsletter
-boxes, sidebars and footers); the metadata it is weak at (exact publication time,
-canonical URL, page language) is read here from the page itself with lxml.
+boxes, sidebars and footers); the metadata (title, author, publication time, canonical
+URL, language, site name, description) is read here from the page's <head>, JSON-LD and
+<time> elements with lxml, faster than trafilatura's own metadata pass and exact where
+the page says it.
 
 Pure: HTML in, model out. Never raises on bad input: returns ``None``.
 """
@@ -55,10 +57,15 @@ def _extract(html: bytes | str, url: str) -> Extracted | None:
     import trafilatura
 
     tree = _parse_html(html)
+    # The metadata is read from the page here (_Meta), not by trafilatura: its metadata pass
+    # (htmldate's date search above all) cost about a third of the extraction time, and what it
+    # finds we read ourselves (with the feed's own fields first anyway, tasks/pipeline.build_article).
+    # The tree is not shared with trafilatura: it prunes the tree it is given, and its own parse
+    # of the bytes gives the text it was tuned on.
     doc = trafilatura.bare_extraction(
         html,
         url=url or None,
-        with_metadata=True,
+        with_metadata=False,
         include_comments=False,
         include_tables=True,
         include_images=False,
@@ -70,25 +77,21 @@ def _extract(html: bytes | str, url: str) -> Extracted | None:
     data: dict[str, Any] = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
 
     meta = _Meta(tree) if tree is not None else None
-    title = _clean(data.get("title")) or (meta.title() if meta else None)
+    title = meta.title() if meta else None
     text = _paragraphs(data.get("text") or "", title)
     if len(text) < MIN_TEXT_CHARS:
         return None
-
-    published = meta.published_at() if meta else None
-    if published is None:
-        published = _parse_datetime(data.get("date"))
-
+    if meta is None:
+        return Extracted(text=text)
     return Extracted(
         text=text,
         title=title,
-        author=_clean(data.get("author")) or (meta.author() if meta else None),
-        published_at=published,
-        canonical_url=meta.canonical_url(url) if meta else None,
-        language=(meta.language() if meta else None) or _lang(data.get("language")),
-        site_name=_clean(data.get("sitename")) or (meta.first("og:site_name") if meta else None),
-        description=_clean(data.get("description")) or (meta.first("description", "og:description")
-                                                         if meta else None),
+        author=meta.author(),
+        published_at=meta.published_at(),
+        canonical_url=meta.canonical_url(url),
+        language=meta.language(),
+        site_name=meta.first("og:site_name"),
+        description=meta.first("description", "og:description"),
     )
 
 
