@@ -36,6 +36,7 @@ STATUS: dict[str, int] = {
     "not_found": 404,
     "forbidden": 403,
     "login_required": 401,
+    "unauthorized": 401,        # wrong protocol credentials (the Google Reader and Fever APIs)
     "conflict": 409,            # e.g. a username that is taken
     "invalid": 400,             # not acceptable: an empty comment, a reply across stories, your own comment reported
     "bad_request": 400,
@@ -96,7 +97,8 @@ def install(app: FastAPI) -> None:
             if not wants_json(request):
                 return RedirectResponse(_login_url(request), status_code=303)
             return render_error(request, 401, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})
-        return render_error(request, status_for(exc), exc.code, exc.message)
+        # an error may carry headers of its own (Retry-After, a protocol's auth challenge)
+        return render_error(request, status_for(exc), exc.code, exc.message, getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -45,7 +45,7 @@ from ...store import Store
 from ...store.community import hash_secret
 from ..auth import address_key, parse_rate
 from ..deps import MAX_ID
-from .greader import LABEL, NO_STORE, ReaderError, ReaderRoute, article_html, bounded_int, reader_feeds, unix
+from .greader import LABEL, NO_STORE, ReaderError, article_html, bounded_int, reader_feeds, unix
 
 __all__ = ["router", "API_VERSION", "GROUP_ID", "MAX_ITEMS"]
 
@@ -55,7 +55,7 @@ MAX_ITEMS = 50
 MAX_ID_LIST = 200_000         # unread_item_ids / saved_item_ids: more than any reader keeps unread
 _PAGE = 1_000
 
-router = APIRouter(include_in_schema=False, route_class=ReaderRoute)
+router = APIRouter(include_in_schema=False)
 
 
 async def _params(request: Request) -> dict[str, str]:
@@ -79,7 +79,7 @@ def _fever_user(request: Request, fields: dict[str, str]) -> User | None:
     store: Store = request.app.state.store
     limit, window = parse_rate(request.app.state.settings.login_address_rate_limit)
     if store.count_rate_events(_failures_key(request), window) >= limit:
-        raise ReaderError("rate limit: too many wrong Fever keys from this address; try again later", status=429,
+        raise ReaderError("rate limit: too many wrong Fever keys from this address; try again later",
                           code="rate_limited", headers={"Retry-After": str(int(window))})
     key = (fields.get("api_key") or "").strip().lower()
     user = store.user_for_fever_key(hash_secret(key)) if 0 < len(key) <= 64 else None
@@ -141,7 +141,7 @@ def _mark(store: Store, user: User, fields: dict[str, str]) -> dict[str, Any]:
         try:
             store.get_article(article_id)
         except NewsloomError:
-            raise ReaderError(f"fever: no item {article_id}", status=404, code="not_found") from None
+            raise ReaderError(f"fever: no item {article_id}", code="not_found") from None
         if how in ("read", "unread"):
             store.mark_read(user.id, [article_id], read=how == "read")
             return {"unread_item_ids": _id_list(store, user, unread=True)}
@@ -160,7 +160,7 @@ def _mark(store: Store, user: User, fields: dict[str, str]) -> dict[str, Any]:
         elif target in (0, GROUP_ID):
             store.mark_all_read(user.id, before=before)
         elif target != -1:                               # -1: Sparks, which holds no feed
-            raise ReaderError(f"fever: no group {target}", status=404, code="not_found")
+            raise ReaderError(f"fever: no group {target}", code="not_found")
         return {"unread_item_ids": _id_list(store, user, unread=True)}
     raise ReaderError("fever: mark= takes item, feed or group")
 

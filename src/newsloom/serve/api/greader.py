@@ -42,11 +42,10 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any, Callable, Iterable
+from typing import Annotated, Any, Iterable
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import NewsloomError
@@ -56,7 +55,7 @@ from ...store.community import fever_key_hash
 from ..auth import login_backoff, login_failed, login_limited, login_succeeded, verify_password
 from ..deps import MAX_ID
 
-__all__ = ["router", "ReaderError", "ReaderRoute", "error_response", "bounded_int", "reader_feeds", "article_html",
+__all__ = ["router", "ReaderError", "bounded_int", "reader_feeds", "article_html",
            "unix", "item_id_long", "parse_item_id", "LABEL"]
 
 TOKEN_NAME = "Google Reader"
@@ -75,45 +74,22 @@ _STREAM = re.compile(r"user/(-|\d{1,20})/(state/com\.google|label)/(.{1,200})")
 
 # -- errors ----------------------------------------------------------------------
 class ReaderError(NewsloomError):
-    """A request these protocols refuse; `status` is what the client gets."""
+    """A request these protocols refuse. The one error handler (serve/errors.py) answers it:
+    the status from its code (STATUS), the project's JSON shape, its own headers."""
 
     code = "bad_request"
 
-    def __init__(self, message: str, *, status: int = 400, code: str | None = None,
-                 headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code or ("unauthorized" if status == 401 else self.code)
-        self.headers = headers or {}
+    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message, code=code)
+        self.headers = {**NO_STORE, **(headers or {})}
 
 
 def _unauthorized(message: str) -> ReaderError:
-    return ReaderError(message, status=401, headers={"X-Reader-Google-Bad-Token": "true",
-                                                     "WWW-Authenticate": "GoogleLogin"})
+    return ReaderError(message, code="unauthorized", headers={"X-Reader-Google-Bad-Token": "true",
+                                                              "WWW-Authenticate": "GoogleLogin"})
 
 
-def error_response(exc: ReaderError) -> JSONResponse:
-    return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status,
-                        headers={**NO_STORE, **exc.headers})
-
-
-class ReaderRoute(APIRoute):
-    """Answers a ReaderError, raised by a handler or its dependencies, in the project's JSON shape
-    (serve/errors.py picks JSON by the /api/ prefix, which these protocols' paths do not have)."""
-
-    def get_route_handler(self) -> Callable:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ReaderError as exc:
-                return error_response(exc)
-
-        return route
-
-
-router = APIRouter(include_in_schema=False, route_class=ReaderRoute)
+router = APIRouter(include_in_schema=False)
 
 
 # -- shared with the Fever API -----------------------------------------------------
@@ -224,7 +200,7 @@ def reader_user(request: Request) -> User:
     if user is None:
         raise _unauthorized("reader: unknown or revoked token; sign in again")
     if user.banned:
-        raise ReaderError("reader: this account is banned", status=403, code="forbidden")
+        raise ReaderError("reader: this account is banned", code="forbidden")
     request.state.reader_token = token
     return user
 
@@ -271,16 +247,16 @@ def parse_stream(value: str | None, user: User, feeds: Iterable[Feed] = ()) -> S
         for feed in feeds:                            # Google's own form: feed/<feed URL>
             if feed.url == rest:
                 return Stream("feed", feed.id)
-        raise ReaderError(f"reader: no feed {rest[:100]!r}", status=404, code="not_found")
+        raise ReaderError(f"reader: no feed {rest[:100]!r}", code="not_found")
     m = _STREAM.fullmatch(text)
     if m is None:
         raise ReaderError(f"reader: unknown stream {text[:100]!r}")
     who, kind, name = m.groups()
     if who != "-" and who != str(user.id):
-        raise ReaderError("reader: streams of other users are not served", status=403, code="forbidden")
+        raise ReaderError("reader: streams of other users are not served", code="forbidden")
     if kind == "label":
         if name != LABEL:
-            raise ReaderError(f"reader: the only label is {LABEL!r}", status=404, code="not_found")
+            raise ReaderError(f"reader: the only label is {LABEL!r}", code="not_found")
         return Stream("all")
     states = {"reading-list": "all", "read": "read", "starred": "starred", "kept-unread": "unread"}
     if name not in states:
@@ -364,7 +340,7 @@ async def client_login(request: Request):
     wait = await run_in_threadpool(login_limited, request, username)
     if wait is not None:
         seconds = max(int(wait + 0.999), 1)
-        raise ReaderError(f"rate limit: too many login attempts; try again in {seconds} seconds", status=429,
+        raise ReaderError(f"rate limit: too many login attempts; try again in {seconds} seconds",
                           code="rate_limited", headers={"Retry-After": str(seconds)})
     delay = await run_in_threadpool(login_backoff, request, username)
     if delay > 0:
@@ -380,11 +356,11 @@ def _client_login(request: Request, username: str, password: str) -> str:
     user = store.find_user(username) if username and len(username) <= 64 else None
     if not verify_password(request, user, password):
         login_failed(request, username)
-        raise ReaderError("reader: wrong username or password", status=401, code="unauthorized",
+        raise ReaderError("reader: wrong username or password", code="unauthorized",
                           headers={"WWW-Authenticate": "GoogleLogin"})
     login_succeeded(request, username)
     if user.banned:
-        raise ReaderError("reader: this account is banned", status=403, code="forbidden")
+        raise ReaderError("reader: this account is banned", code="forbidden")
     store.set_fever_key(user.id, fever_key_hash(user.username, password))   # the password is known now too
     return store.create_api_token(user.username, name=TOKEN_NAME)
 
@@ -592,8 +568,7 @@ async def subscription_edit(request: Request, user: ReaderUser):
             raise ReaderError("reader: name the feeds with s=feed/<id>")
         for s in streams:
             if s.feed_id not in known:
-                raise ReaderError(f"reader: this instance has no feed {s.feed_id}; an administrator adds feeds",
-                                  status=404, code="not_found")
+                raise ReaderError(f"reader: this instance has no feed {s.feed_id}; an administrator adds feeds", code="not_found")
         for s in streams:
             (store.subscribe if action == "subscribe" else store.unsubscribe)(user.id, s.feed_id)
 
