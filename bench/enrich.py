@@ -71,7 +71,7 @@ def bench(passes: int) -> None:
 
 
 def entities_table() -> None:
-    from newsloom.enrich.ai_eval import eval_entities, load_jsonl, spacy_extractor
+    from newsloom.eval.entities import eval_entities, load_jsonl, spacy_extractor
     extractors = {"rules": extract_entities}
     try:
         import spacy

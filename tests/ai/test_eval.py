@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsloom.enrich.ai_eval import eval_entities, load_jsonl
+from newsloom.eval.entities import eval_entities, load_jsonl
 from newsloom.eval.hashtags import eval_hashtags
 from newsloom.eval.summaries import eval_summaries
 

@@ -18,30 +18,32 @@ How :func:`run_entities` scores, in order:
    (an entity that runs over a line break stays whole in its first row, and misses).
 4. **Matching.** Per row, the multiset of (normalised surface, kind) of the gold
    ``entities`` against that of the predictions; the surface is case- and accent-folded,
-   with a leading "the" and a trailing "'s" dropped (``enrich.ai_eval``'s normalisation,
-   the one the project's sentence-level gate uses). Micro P/R/F1 overall and per kind.
+   with a leading "the" and a trailing "'s" dropped (:func:`normalise_surface`,
+   the one the sentence-level gate :func:`eval_entities` uses). Micro P/R/F1 overall and per kind.
 
 **Baseline** (same rows, same mode, same matching): every maximal run of capitalised words
 (separated by spaces only) with a sentence-initial word dropped, every run typed by the
 kind most frequent in the gold of the rows scored. No dictionary, no model: it is the
 floor any extractor must clear, and it shows how much of the score capitalisation alone
-gives. (spaCy is not a dependency, so it is not the baseline; ``enrich.ai_eval.
-spacy_extractor`` adapts a pipeline for a manual comparison through *extractor*.)
+gives. (spaCy is not a dependency, so it is not the baseline; 
+:func:`spacy_extractor` adapts a pipeline for a manual comparison through *extractor*.)
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from newsloom.enrich.ai_eval import _norm_span as normalise_surface
-from newsloom.enrich.entities import Entity, extract_entities
+from newsloom.enrich.entities import Entity, extract_entities, fold
 from newsloom.eval.rows import EvalInputError
 
-__all__ = ["ENTITY_FIELDS", "KINDS", "run_entities", "capitalised_runs", "normalise_surface"]
+__all__ = ["ENTITY_FIELDS", "KINDS", "run_entities", "capitalised_runs", "normalise_surface", "eval_entities",
+           "spacy_extractor", "load_jsonl", "prf"]
 
 #: The read_rows spec of a CoNLL-style row (``misc`` optional, extra keys kept).
 ENTITY_FIELDS: Mapping[str, str] = {
@@ -216,3 +218,66 @@ def run_entities(rows: Iterable[Mapping], extractor: Extractor | None = None, *,
         "baseline": {"name": f"capitalised-runs (every run typed {majority}, the gold majority)",
                      **base},
     }
+
+
+# -- the sentence-level gate on the project's own fictional sentences (tests/ai/data/) ---------
+def load_jsonl(path: str | Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"p": round(p, 4), "r": round(r, 4), "f1": round(f, 4)}
+
+
+def normalise_surface(s: str) -> str:
+    """Case- and accent-folded, a leading "the" and a trailing "'s" dropped, spaces collapsed."""
+    s = re.sub(r"^(the)\s+", "", fold(s).strip())
+    s = re.sub(r"['’]s$", "", s)
+    return " ".join(s.split())
+
+
+def eval_entities(rows: Iterable[dict],
+                  extract: Callable[[str], list[Entity]] = extract_entities) -> dict:
+    """Strict match on (normalised surface, kind), multiset per sentence.
+
+    Rows: ``{"text": ..., "entities": [[surface, kind], ...]}``. Only person, place and
+    org count, in gold and predictions alike (misc labels claim no kind).
+    """
+    kinds = ("person", "place", "org")
+    tp: Counter[str] = Counter()
+    npred: Counter[str] = Counter()
+    ngold: Counter[str] = Counter()
+    errors: list[dict] = []
+    for row in rows:
+        gold = Counter((normalise_surface(s), k) for s, k in row["entities"] if k in kinds)
+        pred = Counter((normalise_surface(e.text), e.kind) for e in extract(row["text"]) if e.kind in kinds)
+        hit = gold & pred
+        for (s, k), n in hit.items():
+            tp[k] += n
+        for (s, k), n in pred.items():
+            npred[k] += n
+        for (s, k), n in gold.items():
+            ngold[k] += n
+        if hit != gold or hit != pred:
+            errors.append({"text": row["text"], "missed": sorted((gold - pred).elements()),
+                           "spurious": sorted((pred - gold).elements())})
+    out = {"all": prf(sum(tp.values()), sum(npred.values()), sum(ngold.values()))}
+    for k in kinds:
+        out[k] = prf(tp[k], npred[k], ngold[k])
+    out["n_gold"] = sum(ngold.values())
+    out["errors"] = errors
+    return out
+
+
+def spacy_extractor(nlp) -> Callable[[str], list[Entity]]:
+    """Adapt a loaded spaCy pipeline to our Entity kinds (for the comparison only)."""
+    mapping = {"PERSON": "person", "GPE": "place", "LOC": "place", "FAC": "place", "ORG": "org"}
+
+    def extract(text: str) -> list[Entity]:
+        return [Entity(e.text, mapping.get(e.label_, "misc"), e.start_char, e.end_char)
+                for e in nlp(text).ents]
+    return extract
