@@ -362,11 +362,13 @@ def _print_table(title: str, lines: list[tuple[str, object, object]], baseline: 
     click.echo(f"  baseline: {baseline}")
     for note in notes:
         click.echo(f"  {note}")
-    click.echo(f"  {'metric':<22}{'newsloom':>10}{'baseline':>10}{'published':>12}")
+    # Columns are separated by a space, so a wide figure (thousands of articles/s) never runs
+    # into the next one.
+    click.echo(f"  {'metric':<22} {'newsloom':>10} {'baseline':>10} {'published':>12}")
     for label, ours, base in lines:
         ref = reference.get(label)
         ref = ref if isinstance(ref, (int, float)) and not isinstance(ref, bool) else None
-        click.echo(f"  {label:<22}{_num(ours, 10)}{_num(base, 10)}{_num(ref, 12)}")
+        click.echo(f"  {label:<22} {_num(ours, 10)} {_num(base, 10)} {_num(ref, 12)}")
     shown = {label for label, _, _ in lines}
     for key, value in reference.items():
         if key not in shown:

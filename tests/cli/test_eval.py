@@ -45,3 +45,18 @@ def test_eval_reports_bad_lines(cli, tmp_path):
                    ' "story": "s"}\nnot json\n')
     result = cli("eval", "clustering", str(bad), ok=False)
     assert result.exit_code == 2 and "bad.jsonl line 2" in result.output
+
+
+def test_wide_figures_stay_in_their_own_columns(capsys):
+    # A fast baseline (over 10,000 articles/s) once ran into newsloom's figure in the table.
+    from newsloom.cli import _print_table
+
+    _print_table("t", [("articles_per_s", 1615.8366, 10105.8098)], "b", {"articles_per_s": 123456.5})
+    out = capsys.readouterr().out
+    assert [float(x) for x in _row(out, "articles_per_s")] == [1615.8366, 10105.8098, 123456.5]
+
+
+def _row(output: str, name: str) -> list[str]:
+    m = re.search(rf"^\s+{re.escape(name)}\s+(.+)$", output, re.M)
+    assert m, output
+    return m.group(1).split()
