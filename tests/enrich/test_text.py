@@ -1,21 +1,42 @@
-"""enrich.text: tokens, shingles, entity candidates."""
+"""enrich.text: the one text toolkit (tokens, stems, sentences, shingles, entity candidates)."""
 
-from newsloom.enrich.text import entities, lead, normalise, shingles, split_paragraphs, tokens
+from newsloom.enrich.text import (entities, lead, normalise, sentence_texts, shingles, split_paragraphs,
+                                  split_sentences, stem, tokens)
 
 
-def test_tokens_fold_case_diacritics_stopwords_and_plurals():
+def test_tokens_fold_case_diacritics_stopwords_and_stem():
     assert tokens("The Detainees crossed the Halden Bridge in Zürich's old town") == [
-        "detainee", "crossed", "halden", "bridge", "zurich", "old", "town"]
+        "detaine", "cross", "halden", "bridg", "zurich", "old", "town"]
+    assert tokens("detainee") == tokens("detainees") and tokens("release") == tokens("released")
 
 
 def test_tokens_keep_numbers_but_not_single_digits():
     assert tokens("Rates rose to 4.5 percent, 1,200 homes; 3 people") == [
-        "rate", "rose", "4.5", "percent", "1.200", "home", "people"]
+        "rate", "rose", "4.5", "percent", "1.200", "home", "peopl"]
 
 
-def test_tokens_language_stopwords_and_elision():
-    assert tokens("L'État a dit que les inondations", "fr") == ["etat", "dit", "inondations"]
-    assert tokens("Die Regierung hat das Hochwasser", "de") == ["regierung", "hochwasser"]
+def test_tokens_language_stopwords_elision_and_stemmer():
+    assert tokens("L'État a dit que les inondations", "fr") == ["etat", "dit", "inond"]
+    assert tokens("Die Regierung hat das Hochwasser", "de") == ["regier", "hochwass"]
+    assert stem("inondation", "fr") == stem("inondations", "fr")
+
+
+def test_sentences_keep_abbreviations_initials_and_decimals_together():
+    text = ("Mr. J. R. Halloway met the U.S. envoy at 3 p.m. on Monday in Washington. "
+            "He left at 4.30 with Dr. Ines Marrow. Prices rose 2.5 per cent.\n\n"
+            "\"Is it over?\" asked Gen. Ostrander. No.")
+    assert sentence_texts(text) == [
+        "Mr. J. R. Halloway met the U.S. envoy at 3 p.m. on Monday in Washington.",
+        "He left at 4.30 with Dr. Ines Marrow.", "Prices rose 2.5 per cent.",
+        "\"Is it over?\" asked Gen. Ostrander.", "No."]
+
+
+def test_sentence_spans_point_into_the_paragraph():
+    para = "  First one here. Second one, by Dr. Marrow and Prof. Ostrander, follows.  "
+    spans = split_sentences(para)
+    assert [para[a:b] for a, b in spans] == ["First one here.",
+                                              "Second one, by Dr. Marrow and Prof. Ostrander, follows."]
+    assert split_sentences("") == () and split_sentences("No stop at all") == ((0, 14),)
 
 
 def test_normalise():

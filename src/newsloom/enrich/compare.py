@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 
 from newsloom.enrich.entities import canonical_key, cached_entities, fold, merge_variants
 from newsloom.enrich.summarize import Doc, as_docs, sentences, strip_dateline
+from newsloom.enrich.text import stem
 
 __all__ = ["Claim", "Disagreement", "disagreements", "figure_claims", "FigureClaim"]
 
@@ -120,17 +121,9 @@ class FigureClaim(NamedTuple):
     disclosed: bool
 
 
-def _plural_fold(w: str) -> str:
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-        return w[:-1]
-    return w
-
-
 def _head_class(word: str) -> str:
     w = fold(word)
-    return "people" if w in _PEOPLE else _plural_fold(w)
+    return "people" if w in _PEOPLE else stem(w)
 
 
 def _cue_near(words: list[str], i: int, j: int) -> str | None:

@@ -16,48 +16,21 @@ The store runs the queries (store/search.py: SQL only); the read side (serve/) a
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections import Counter
 from datetime import datetime
 from typing import Any, Sequence
 
 from ..models import Story
+from .text import tokens
 
 __all__ = ["text_tokens", "tfidf_cosine", "fuse", "hybrid_order", "story_score", "rank_stories", "RRF_K",
            "RRF_WEIGHTS", "HALF_LIFE_HOURS", "VELOCITY_WINDOW_HOURS", "TOP_CANDIDATES"]
 
 RRF_K = 60
 RRF_WEIGHTS = (1.0, 1.0, 0.3)          # full text, semantic, recency
-_WORD = re.compile(r"[^\W_]+")
-
-
-# -- search ---------------------------------------------------------------------------
-_STOP = frozenset("""a about after again against all also an and any are as at be been before being between
-both but by can could did do does during each few for from further had has have having he her here hers him
-his how i if in into is it its just me more most my no nor not now of off on once only or other our out over
-own same she should so some such than that the their them then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you your said says""".split())
-
-
-def _fold(word: str) -> str:
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def _stem(word: str) -> str:
-    """A light English suffix stripper: enough to meet plural and past forms half-way."""
-    if len(word) <= 4 or word.isdigit():
-        return word
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
-            return word[: len(word) - len(suffix)] + repl
-    return word
-
-
 def text_tokens(text: str) -> list[str]:
-    return [_stem(_fold(w)) for w in _WORD.findall(text.lower()) if w not in _STOP]
+    """Stemmed content words, from the one text toolkit (:func:`newsloom.enrich.text.tokens`)."""
+    return tokens(text)
 
 
 def tfidf_cosine(query: Sequence[str], docs: Sequence[Sequence[str]]) -> list[float]:

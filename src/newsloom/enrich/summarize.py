@@ -34,7 +34,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from newsloom.enrich.text import tokens, words
+from newsloom.enrich.text import split_sentences, tokens, words
 from newsloom.models import parse_utc
 
 __all__ = ["Doc", "as_doc", "as_docs", "Sentence", "sentences", "split_sentences", "Cited", "summarize",
@@ -111,16 +111,9 @@ class Cited:
         return self.sentence
 
 
-_ABBREV = frozenset("dr mr mrs ms st prof gen col lt sgt capt rev jr sr no vs etc inc ltd co "
-                    "corp mt ft jan feb mar apr aug sep sept oct nov dec fig approx".split())
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
 _DATELINE_RE = re.compile(r"^[A-Z][A-Z'’\- ]+\s*\([^)]{2,40}\)\s*[—–-]+\s*")
 _CREDIT_RE = re.compile(r"^(this|the) (article|story|report|piece) (was|is|has been) "
                         r"(provided|supplied|written|distributed|produced|republished)\b", re.I)
-_STARTERS = frozenset("the a an this that these it he she they we i in on at but and some "
-                      "many most all officials police its his her their there".split())
-
-
 def strip_dateline(s: str) -> str:
     """"PORT ANSELM (Meridian) — Veltria and..." -> "Veltria and..."."""
     return _DATELINE_RE.sub("", s, count=1)
@@ -128,33 +121,6 @@ def strip_dateline(s: str) -> str:
 
 def is_credit_line(s: str) -> bool:
     return bool(_CREDIT_RE.match(s.strip()))
-
-
-def split_sentences(paragraph: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of one paragraph."""
-    out = []
-    start = 0
-    for m in _BOUNDARY_RE.finditer(paragraph):
-        end = m.end()
-        before = paragraph[start:m.start() + 1]
-        last = re.findall(r"([A-Za-z][A-Za-z.]*)\.$", before)
-        if last:
-            w = last[0].lower().rstrip(".")
-            nxt = re.match(r"\s+[\"“‘'(\[]?(\w+)", paragraph[end:])
-            if w in _ABBREV or (len(w) == 1 and w.isalpha() and w.isupper() is False
-                                and last[0][0].isupper()):
-                continue
-            if w in ("a.m", "p.m") and nxt and nxt.group(1).lower() not in _STARTERS:
-                continue
-            if len(last[0]) == 1 and last[0].isupper():       # an initial: "J. Smith"
-                continue
-        out.append((start, end))
-        start = end
-        while start < len(paragraph) and paragraph[start].isspace():
-            start += 1
-    if start < len(paragraph) and paragraph[start:].strip():
-        out.append((start, len(paragraph.rstrip())))
-    return out
 
 
 @lru_cache(maxsize=4096)

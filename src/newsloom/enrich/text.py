@@ -11,6 +11,16 @@ Pure functions, no I/O, deterministic. Three views of one text:
   ignoring a capitalised word at the start of a sentence unless the same word also
   appears capitalised mid-sentence; numbers excluded. Each run is emitted whole
   ("oleksandra varga") and word by word ("varga"), so a later "Varga said" still overlaps.
+
+This module is the one text toolkit of newsloom: every enrich stage (clustering, dedupe,
+hashtags, summaries, timelines, comparison, questions) and the search re-ranker take their
+words, stems, stop words and sentences from here.
+
+* :func:`stem` - the Snowball stemmer (``snowballstemmer``) for the text's language; the
+  only stemmer in the code base (the full-text engines stem inside the database: FTS5's
+  porter tokenizer and PostgreSQL's ``english`` configuration).
+* :func:`split_sentences` / :func:`sentence_texts` - sentence boundaries by pysbd (rule-based
+  Golden Rules, abbreviations, initials, decimals, "U.S.", "a.m."), per paragraph.
 """
 
 from __future__ import annotations
@@ -19,8 +29,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import pysbd
+import snowballstemmer
+
 __all__ = ["normalise", "words", "tokens", "shingles", "entities", "split_paragraphs",
-           "lead", "STOPWORDS"]
+           "lead", "STOPWORDS", "stem", "stems", "split_sentences", "sentence_texts", "is_stopword"]
 
 # A word: letters/digits joined by inner apostrophes, or a number with inner . or ,
 _WORD_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -152,17 +165,28 @@ def words(text: str) -> list[str]:
     return [_plain(w) for w in _raw(text)]
 
 
-@lru_cache(maxsize=65536)
-def _stem_en(word: str) -> str:
-    """Light English folding: plurals only (no Porter: names must survive intact)."""
-    n = len(word)
-    if n > 4 and word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if n > 4 and word.endswith(("ches", "shes", "sses", "xes", "zzes")):
-        return word[:-2]
-    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "os", "as", "ys")):
-        return word[:-1]
-    return word
+# Snowball's algorithm names for the languages that have a stopword list above.
+_SNOWBALL = {"en": "english", "de": "german", "es": "spanish", "fr": "french", "it": "italian",
+             "pt": "portuguese"}
+_STEMMERS: dict[str, object] = {}
+
+
+@lru_cache(maxsize=1 << 17)
+def stem(word: str, lang: str | None = None) -> str:
+    """The Snowball stem of one normalised word ("detainees" and "detainee" -> "detaine",
+    "released"/"releasing" -> "releas"). English when *lang* is unknown or has no stemmer.
+    A stem is a key for matching, never shown: names are displayed as written."""
+    key = _lang_key(lang) or "en"
+    stemmer = _STEMMERS.get(key)
+    if stemmer is None:
+        stemmer = _STEMMERS[key] = snowballstemmer.stemmer(_SNOWBALL.get(key, "english"))
+    return stemmer.stemWord(word)
+
+
+def is_stopword(word: str, lang: str | None = None) -> bool:
+    """*word* (normalised) is a function word of *lang* (of any listed language when unknown)."""
+    key = _lang_key(lang)
+    return word in (STOPWORDS[key] if key else _ALL_STOP)
 
 
 def _content_word(raw: str) -> str:
@@ -188,9 +212,7 @@ def _token(raw: str, lang_key: str) -> str:
     w = _content_word(raw)
     if len(w) < 2 or w in (STOPWORDS[lang_key] if lang_key else _ALL_STOP):
         return ""
-    if lang_key in ("", "en"):
-        w = _stem_en(w)
-    return w
+    return stem(w, lang_key or None)
 
 
 def _tokens_of(raw: list[str], lang: str | None) -> list[str]:
@@ -202,8 +224,8 @@ def tokens(text: str, lang: str | None = None) -> list[str]:
     """Content-word tokens of *text*, in order (duplicates kept, for term frequencies).
 
     Letters-only words of one character and numbers of one digit are dropped; other
-    numbers are kept ("4.5", "340": discriminative in news). English plural folding
-    applies when *lang* is English or unknown; an unknown language drops the stopwords
+    numbers are kept ("4.5", "340": discriminative in news). Words are Snowball-stemmed
+    (:func:`stem`, English when *lang* is unknown); an unknown language drops the stopwords
     of every listed language.
     """
     return _tokens_of(_raw(text), lang)
@@ -238,6 +260,61 @@ def split_paragraphs(text: str) -> list[str]:
     if len(paras) == 1 and "\n" in text:
         paras = [p.strip() for p in text.split("\n")]
     return [p for p in paras if p]
+
+
+def stems(text: str, lang: str | None = None) -> list[str]:
+    """Alias of :func:`tokens`, for readers who look for "the stems of a text"."""
+    return tokens(text, lang)
+
+
+# ------------------------------------------------------------------------- sentences
+# pysbd is a port of the "Golden Rules" segmenter (pragmatic_segmenter): abbreviations,
+# initials, numbers and quotes are handled by a maintained rule set instead of ours.
+_PYSBD_LANGS = frozenset({"en", "de", "es", "fr", "it", "nl", "ru", "pl", "da", "el", "ar",
+                          "hi", "ja", "zh", "mr", "am", "fa", "ur", "hy", "bg", "my", "kk", "sk"})
+_SEGMENTERS: dict[str, pysbd.Segmenter] = {}
+# A paragraph without a stop followed by a space is one sentence: no need to ask pysbd.
+_MAYBE_BOUNDARY = re.compile(r"[.!?…。][\"'”’)\]]*\s")
+
+
+def _segmenter(lang: str | None) -> pysbd.Segmenter:
+    key = (lang or "en").split("-")[0].split("_")[0].lower()
+    key = key if key in _PYSBD_LANGS else "en"
+    seg = _SEGMENTERS.get(key)
+    if seg is None:
+        seg = _SEGMENTERS[key] = pysbd.Segmenter(language=key, clean=False)
+    return seg
+
+
+@lru_cache(maxsize=16384)
+def split_sentences(paragraph: str, lang: str | None = None) -> tuple[tuple[int, int], ...]:
+    """``(start, end)`` offsets of the sentences of one paragraph, whitespace trimmed.
+
+    "Mr. J. R. Smith met the U.S. envoy at 3 p.m. on Monday." is one sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    if not paragraph or not paragraph.strip():
+        return ()
+    pieces = _segmenter(lang).segment(paragraph) if _MAYBE_BOUNDARY.search(paragraph) else [paragraph]
+    pos = 0
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        at = paragraph.find(piece, pos)
+        if at < 0:              # pysbd altered the text (it should not with clean=False)
+            continue
+        spans.append((at, at + len(piece)))
+        pos = at + len(piece)
+    if not spans:
+        at = len(paragraph) - len(paragraph.lstrip())
+        spans.append((at, len(paragraph.rstrip())))
+    return tuple(spans)
+
+
+def sentence_texts(text: str, lang: str | None = None) -> list[str]:
+    """The sentences of a whole text, paragraph by paragraph, in order."""
+    return [p[a:b] for p in split_paragraphs(text) for a, b in split_sentences(p, lang)]
 
 
 def lead(text: str, *, paragraphs: int = 2, max_words: int = 60) -> str:
