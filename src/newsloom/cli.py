@@ -458,15 +458,18 @@ def eval_hashtags_cmd(file: Path, as_json: bool) -> None:
 @_FILE
 @_JSON_OPTION
 def eval_summaries_cmd(file: Path, as_json: bool) -> None:
-    """Article summaries vs references: ROUGE-1/2/L F, beside Lead-3 with the summarizer's own
-    sentence splitter (rows: id, title, text, summary)."""
+    """Story briefs vs reference summaries (each article as a story of one article):
+    ROUGE-1/2/L F (rouge-score, stemmed), beside Lead-3 split by the same sentence splitter
+    (rows: id, title, text, summary)."""
     from .eval.rows import read_rows
-    from .eval.summaries import SUMMARY_FIELDS, as_json as shape, eval_summaries
+    from .eval.summaries import METRICS, SUMMARY_FIELDS, as_json as shape, eval_summaries
 
     r = shape(_run_eval(lambda: eval_summaries(read_rows(file, SUMMARY_FIELDS))))
-    lines = [(m, r[m], r["baseline"][m]) for m in ("rouge1", "rouge2", "rougeL")]
-    _emit(as_json, r, lambda: _print_table(f"summaries: {file.name} ({r['n']} articles)", lines,
-                                           "lead3 (first three sentences)", _reference(file, "summaries")))
+    lines = [(m, r[m], r["baseline"][m]) for m in (*METRICS, "words")]
+    lines += [(f"summarize_{m}", r["summarize"][m], None) for m in METRICS]
+    _emit(as_json, r, lambda: _print_table(
+        f"summaries: {file.name} ({r['n']} articles, story brief of each)", lines,
+        "lead3 (first three sentences, same splitter)", _reference(file, "summaries")))
 
 
 @eval_group.command("entities")

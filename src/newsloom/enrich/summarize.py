@@ -4,23 +4,37 @@ Also the small shared vocabulary of the AI modules: :class:`Doc` (an article as 
 modules see it), :func:`as_doc`, :func:`sentences` and :class:`Cited` (a sentence with the
 article and publisher it comes from).
 
-:func:`summarize` - TextRank over one article: sentences are TF-IDF vectors (content
-words from :func:`newsloom.enrich.text.tokens`, IDF over the article's own sentences),
-edges are cosine similarities, PageRank (d=0.85, fixed 40 iterations) ranks them. The
-final score mixes that rank (0.35), a position prior (0.50, 1/sqrt(1+i): news puts the
-point first) and similarity to the headline (0.15); sentences more than 0.6 similar to one
-already chosen are skipped; the chosen ones come back in article order.
+:func:`story_brief` tells a story from all its articles, each sentence citing its
+publisher; :func:`summarize` is the brief of a story of one article, and both are made by
+one selection, in this order:
 
-:func:`story_brief` - centroid + MMR across every article of a story: each candidate
-sentence is scored by cosine similarity to the story's TF-IDF centroid times a position
-prior, a slight preference for later articles (x0.85 for the first to x1.0 for the
-latest: a story's brief should reach its latest development), and x0.7 for a sentence
-that opens with a pronoun or connective ("That changed...": it needs context the brief
-lacks); the greedy pick (MMR, lambda 0.7) never takes a sentence whose word set overlaps an
-already chosen one by Jaccard >= 0.5 (or containment >= 0.7: wire copies repeat
-sentences verbatim or trimmed), and discounts a publisher already cited (x0.5 per
-sentence) so the brief covers several publishers. A sentence present in several
-articles cites the earliest one. Output is in story order (publication, then position).
+1. Candidates: each article's sentences, as the text toolkit splits them (pysbd, per
+   paragraph: "U.S." or "Dr." never ends a sentence), up to the 30th, minus those that carry
+   no news (:func:`is_junk`): fewer than five words, questions, lines that are no prose
+   (headlines, link labels, captions), "Label: ..." lines, bylines, credits and promotions
+   ("Click here", "Follow us"), quotations that never say who spoke. A sentence that an
+   earlier article already has word for word (a wire copy) cites that article only.
+2. Trimming (:func:`trim`), which keeps every sentence one contiguous run of its article's
+   words, so a reader finds it in the source: the dateline or agency prefix of an article's
+   first candidate ("PORT ANSELM (Meridian) —", "(CNN)", also after a byline), an opening
+   connective ("But", "However,"), a closing attribution (", officials said on Monday")
+   and a closing non-restrictive relative clause (", which ..."), each only where a
+   statement of five words or more is left and no quotation loses its speaker.
+3. Scores: cosine similarity to the story's TF-IDF centroid (content words from
+   :func:`newsloom.enrich.text.tokens`; every sentence and headline of the story, IDF over
+   them: what the articles keep saying) plus a lead prior 0.5/(1+i), i the sentence's
+   position in its article (news puts the point first). In a story of several articles a
+   sentence is read beside other publishers' ones, so one that opens with a pronoun
+   ("They said...") gets x0.7, one in the writer's first person x0.5, and later articles
+   are slightly preferred (x0.85 for the first to x1.0 for the latest: the brief should
+   reach the latest development).
+4. Greedy pick within a length budget: the best-scoring sentence, discounted x0.5 for each
+   sentence its publisher already has (so several publishers are cited), that is not
+   redundant with one already taken (TF-IDF cosine >= 0.4, or word sets overlapping by
+   Jaccard >= 0.5 or containment >= 0.7) and does not take the brief past 1.6 x the aim;
+   until the brief reaches its aim in words (:data:`BRIEF_WORDS`, 45, for one publisher;
+   twice that for several) or its number of sentences (3; 5 for several publishers).
+   Output is in story order (publication, then position).
 """
 
 from __future__ import annotations
@@ -38,7 +52,8 @@ from newsloom.enrich.text import split_sentences, tokens, words
 from newsloom.models import parse_utc
 
 __all__ = ["Doc", "as_doc", "as_docs", "Sentence", "sentences", "split_sentences", "Cited", "summarize",
-           "story_brief", "lead_sentences", "jaccard", "is_credit_line", "strip_dateline"]
+           "story_brief", "lead_sentences", "jaccard", "is_credit_line", "strip_dateline", "is_junk", "trim",
+           "BRIEF_WORDS"]
 
 
 @dataclass(frozen=True)
@@ -111,12 +126,19 @@ class Cited:
         return self.sentence
 
 
-_DATELINE_RE = re.compile(r"^[A-Z][A-Z'’\- ]+\s*\([^)]{2,40}\)\s*[—–-]+\s*")
+# A dateline or agency prefix before an article's first sentence: "PORT ANSELM (Meridian) — ",
+# "WASHINGTON (CNN) -- ", "Coral Gables, Florida (CNN)" straight onto the sentence, "(Reuters) - ".
+# Without a dash the text must follow the ")" directly, so "The Fund (IMF) On Monday" is kept.
+_PLACE = r"[A-Z][\w.'’\-]*(?:[ ,]+(?:[A-Z][\w.'’\-]*|de|da|del|la|le|el|al|of|am|an|upon))*"
+_DATELINE_RE = re.compile(rf"^(?:{_PLACE}\s*)?\([^()]{{2,40}}\)(?:\s*[—–-]+\s*|(?=[A-Z0-9\"“‘']))")
 _CREDIT_RE = re.compile(r"^(this|the) (article|story|report|piece) (was|is|has been) "
                         r"(provided|supplied|written|distributed|produced|republished)\b", re.I)
+
+
 def strip_dateline(s: str) -> str:
-    """"PORT ANSELM (Meridian) — Veltria and..." -> "Veltria and..."."""
-    return _DATELINE_RE.sub("", s, count=1)
+    """"PORT ANSELM (Meridian) — Veltria and..." -> "Veltria and..."; also "(CNN)Veltria..."."""
+    out = _DATELINE_RE.sub("", s, count=1)
+    return out if len(out.split()) >= 2 else s
 
 
 def is_credit_line(s: str) -> bool:
@@ -156,16 +178,6 @@ def sentences(doc: Doc | str) -> list[Sentence]:
     return list(_sentences_of(text or ""))
 
 
-def _clean(s: str, index: int) -> str:
-    return strip_dateline(s) if index == 0 else s
-
-
-def lead_sentences(article: Any, n: int = 3) -> list[str]:
-    """The first *n* sentences (the Lead-n baseline)."""
-    doc = as_doc(article)
-    return [_clean(s.text, s.index) for s in sentences(doc)[:n]]
-
-
 def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -194,53 +206,121 @@ def _cos(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     return sum(x * b.get(w, 0.0) for w, x in a.items())
 
 
-def _pagerank(sim: list[list[float]], d: float = 0.85, iters: int = 40) -> list[float]:
-    n = len(sim)
-    if n == 0:
-        return []
-    out_sum = [sum(row) for row in sim]
-    r = [1.0 / n] * n
-    for _ in range(iters):
-        r = [(1 - d) / n + d * sum(sim[j][i] * r[j] / out_sum[j] for j in range(n) if out_sum[j])
-             for i in range(n)]
-    return r
+# --------------------------------------------------------------------------- candidates
+
+#: What a brief aims at, in words: news highlights run 30-60 words (CNN/DailyMail's median
+#: about 32), so two or three plain sentences; ROUGE's F-measure, like a reader, rewards
+#: not padding. A story told by several publishers gets twice the room, to cite them.
+BRIEF_WORDS = 45
+#: A sentence that would take the brief past this many times the aim is passed over
+#: (1.6 x 45 = 72 words: about what the first three sentences of a news article run to).
+_CAP = 1.6
+#: Sentences after this position in an article are not candidates (they still shape the
+#: centroid): the lead prior leaves them little chance and a 500-article story stays fast.
+_DEPTH = 30
+
+_QUOTES = "\"“”‘’'«»"
+# Ends like a sentence: a stop, then closing quotes or brackets. A line that does not (a
+# headline, a link label, a photo caption; some exports append " ." to those) is no prose.
+_PROSE_END_RE = re.compile(r"\S[.!…][\"'”’)\]]*$")
+# "Read more: ...", "Photo: ...", "WATCH: ...", "Federal judge: ...": a label of at most three
+# words before a colon opens a link, a caption or a headline, not a statement.
+_LABEL_RE = re.compile(r"^[^\s:]+(?:\s+[^\s:]+){0,2}:(?:\s|$)")
+_JUNK_RE = re.compile(
+    r"^By\s+(?:[.·|]|[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){0,3}\s*(?:[,.|]|and\b|$))"     # bylines
+    r"|(?i:^(?:click\s+here|read\s+(?:more|this|the\s+full)|watch\s+(?:the|our|now|live|more)"
+    r"|follow\s+(?:us|him|her|them|@|\S+\s+on\s+(?:twitter|facebook|instagram))"
+    r"|sign\s+up|subscribe\b|share\s+this|see\s+also|related\s*:|all\s+rights\s+reserved"
+    r"|copyright\b|©)"
+    r"|\bcontributed\s+(?:to\s+)?(?:this|the)\s+(?:report|story|article)"
+    r"|\b(?:photo|image|picture)s?\s*(?:credit)?\s*:|\bgetty\s+images\b|\bap\s+photo\b)"
+    r"|^[A-Z][\w'’]*(?:\s+[A-Z][\w'’\-]*){0,3}\s+reported\s+from\s+[A-Z][^.]{0,40}[.]$")
+# A stray closing quote left at the start of a sentence by the text it was cut from.
+_STRAY_RE = re.compile(r"^[\"“”]\s+(?=[A-Z0-9])")
+# A quote that says who spoke, outside the quotation marks: '"...," she said.',
+# '"...," Ruiz told reporters.', '"...," said Ana Ruiz.'
+_SPOKEN_RE = re.compile(r"\b(?:said|says|say|told|tells|added|adds|asked|wrote|writes|recalled"
+                        r"|explained|insisted|warned|according\s+to)\b", re.I)
+_FIRST_PERSON_RE = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my|mine|myself)\b")
+_QUOTED_RE = re.compile(r"[\"“][^\"“”]*[\"”]|[\"“][^\"“”]*$")   # closed, or running to the end
 
 
-def _candidate(s: Sentence) -> bool:
-    t = s.text.strip()
-    return (len(t.split()) >= 5 and not t.endswith("?") and not is_credit_line(t))
+def _unquoted(text: str) -> str:
+    """*text* without what stands inside quotation marks (an unclosed quote runs to the end)."""
+    return _QUOTED_RE.sub(" ", text)
 
 
-def summarize(article: Any, n: int = 3) -> list[str]:
-    """The *n* (2-3 sensible) most central sentences of one article, in article order."""
+# Light trimming that keeps a sentence one contiguous run of its article's words (a cited
+# sentence can be found in its source): an opening connective, a closing attribution.
+_OPENER_RE = re.compile(
+    r"^(?:(?:But|And|Nonetheless|Nevertheless)\s*,?\s+"
+    r"|(?:However|Meanwhile|Still|Yet|Also|Now|Instead|Indeed|Moreover|Furthermore|Separately)\s*,\s+)"
+    r"(?=[A-Za-z0-9\"“])")
+_NOT_SPEAKER = (r"(?!(?i:which|who|whom|whose|that|and|but|or|while|as|when|where|if|because|after|before"
+                r"|although|though|since|so|with|including|to|for|it)\b)")
+_WORD = r"[^\s,;:\"“”]+"
+_SPEAKER = _NOT_SPEAKER + rf"(?:{_WORD}\s+){{0,7}}?"             # "police", "the state-run agency"
+_NAME = r"[A-Z][\w.'’&\-]*(?:\s+[A-Z][\w.'’&\-]*){0,3}"
+_TOLD = rf"told\s+(?:{_NAME}|reporters|journalists|the\s+{_WORD}|an?\s+{_WORD}(?:\s+{_WORD})?)"
+_WHEN = (r"(?:\s+(?i:on|early|late|last|this|in|at|during|earlier|later|today|yesterday|tonight|monday"
+         rf"|tuesday|wednesday|thursday|friday|saturday|sunday)\b(?:\s+{_WORD}){{0,3}})?")
+_ATTRIBUTION_RE = re.compile(
+    rf",\s+(?:{_SPEAKER}(?:said|says|{_TOLD}|reported|added|announced|confirmed|stated|wrote|noted){_WHEN}"
+    r"|(?:said|says)\s+(?!to\b|that\b)[^;:\"“”]{1,80}?"
+    r"|according\s+to\s+[^;:\"“”]{1,80}?)\s*([.!])$")
+# A closing non-restrictive relative clause (after a comma, itself without one: the statement
+# stands without it); not in a cleft sentence ("It was Rob, not Kim, who spoke"), where it is
+# the point.
+_RELATIVE_RE = re.compile(r",\s+(?:which|who|whose)\b[^,;:\"“”]*?([.!])$")
+_CLEFT_RE = re.compile(r"\b[Ii]t\s+(?:is|was)\b|\b[Ii]t['’]s\b")
+
+
+def is_junk(text: str) -> bool:
+    """A sentence that carries no news for a brief: fewer than five words, a question, a
+    line that is no prose (headline, link label, caption), a byline, credit or promotion
+    ("Click here", "Follow us"), or a quotation that never says who spoke."""
+    t = _STRAY_RE.sub("", text.strip())
+    if len(t.split()) < 5 or t.endswith("?") or t.endswith(" ."):
+        return True
+    if not _PROSE_END_RE.search(t) or _LABEL_RE.match(t) or is_credit_line(t) or _JUNK_RE.search(t):
+        return True
+    if t[0] in _QUOTES:              # a quote without a subject, unless the sentence goes on
+        rest = _unquoted(t)
+        return not _SPOKEN_RE.search(rest) and len(rest.split()) < 4
+    return False
+
+
+def trim(text: str, first: bool = False) -> str:
+    """*text* without what a brief does not need, still one run of the article's words: the
+    dateline of an article's first sentence, a stray quotation mark, an opening connective
+    ("But", "However,"), then a closing attribution (", officials said on Monday", ",
+    according to the ministry") and a closing non-restrictive relative clause (", which
+    ..."), each only when what is left is a statement of five words or more and no quote."""
+    t = strip_dateline(text) if first else text
+    t = _STRAY_RE.sub("", t)
+    m = _OPENER_RE.match(t)
+    if m and len(t[m.end():].split()) >= 5:
+        t = t[m.end()].upper() + t[m.end() + 1:]
+    if t[:1] not in _QUOTES:
+        for cut in (_ATTRIBUTION_RE, _RELATIVE_RE):
+            m = cut.search(t)
+            if (m and len(t[:m.start()].split()) >= 5 and t[m.start() - 1] not in _QUOTES
+                    and not (cut is _RELATIVE_RE and _CLEFT_RE.search(t[:m.start()]))):
+                t = t[:m.start()] + m.group(1)
+    return t
+
+
+def _clean(s: str, index: int) -> str:
+    return strip_dateline(s) if index == 0 else s
+
+
+def lead_sentences(article: Any, n: int = 3) -> list[str]:
+    """The first *n* sentences (the Lead-n baseline), the first without its dateline."""
     doc = as_doc(article)
-    sents = [s for s in sentences(doc) if _candidate(s)]
-    if not sents:
-        return [doc.title] if doc.title else []
-    if len(sents) <= n:
-        return [_clean(s.text, s.index) for s in sents]
-    bags = [tokens(s.text) for s in sents]
-    vecs = _tfidf(bags)
-    size = len(sents)
-    sim = [[_cos(vecs[i], vecs[j]) if i != j else 0.0 for j in range(size)] for i in range(size)]
-    rank = _pagerank(sim)
-    top = max(rank) or 1.0
-    title_vec = _tfidf([tokens(doc.title)] + bags)[0] if doc.title else {}
-    scores = []
-    for k, s in enumerate(sents):
-        pos = 1 / math.sqrt(1 + s.index)
-        scores.append(0.35 * rank[k] / top + 0.50 * pos + 0.15 * _cos(title_vec, vecs[k]))
-    order = sorted(range(size), key=lambda k: (-scores[k], k))
-    chosen: list[int] = []
-    for k in order:
-        if all(sim[k][c] < 0.6 for c in chosen):
-            chosen.append(k)
-        if len(chosen) == n:
-            break
-    return [_clean(sents[k].text, sents[k].index) for k in sorted(chosen)]
+    return [_clean(s.text, s.index) for s in sentences(doc)[:n]]
 
 
-# --------------------------------------------------------------------------- story brief
+# --------------------------------------------------------------------------- selection
 
 @dataclass
 class _Cand:
@@ -250,6 +330,7 @@ class _Cand:
     bag: list[str]
     wset: set[str] = field(default_factory=set)
     vec: dict[str, float] = field(default_factory=dict)
+    words: int = 0
     score: float = 0.0
     order: tuple = ()
 
@@ -258,66 +339,108 @@ def _when(doc: Doc) -> float:
     return doc.published.timestamp() if doc.published else 0.0
 
 
-def story_brief(articles: Iterable[Any], max_sentences: int = 5) -> list[Cited]:
-    """Up to *max_sentences* sentences telling the story, each citing its publisher."""
-    docs = sorted(as_docs(articles), key=lambda d: (_when(d), str(d.id)))
-    cands: list[_Cand] = []
-    seen_text: dict[str, _Cand] = {}
-    for rank, doc in enumerate(docs):
-        for s in sentences(doc):
-            if not _candidate(s) or s.index > 12:
-                continue
-            text = _clean(s.text, s.index)
-            key = " ".join(words(text))
-            if key in seen_text:           # verbatim copy: the earliest article keeps it
-                continue
-            c = _Cand(doc, s, text, tokens(text), set(words(text)), order=(rank, s.index))
-            seen_text[key] = c
-            cands.append(c)
-    if not cands:
-        return []
-    vecs = _tfidf([c.bag for c in cands])
-    centroid: Counter[str] = Counter()
-    for c, v in zip(cands, vecs):
-        c.vec = v
-        centroid.update(v)
-    norm = math.sqrt(sum(x * x for x in centroid.values())) or 1.0
-    centroid_n = {w: x / norm for w, x in centroid.items()}
-    last = max(len(docs) - 1, 1)
-    for c in cands:
-        pos = 1 / math.sqrt(1 + c.sent.index)
-        quote = 0.8 if c.text[:1] in "\"“‘'" else 1.0
-        dangling = 0.7 if c.text.split(" ", 1)[0].lower() in _ANAPHORA else 1.0
-        recent = 0.85 + 0.15 * c.order[0] / last
-        c.score = _cos(c.vec, centroid_n) * (0.5 + 0.5 * pos) * quote * dangling * recent
-    chosen: list[_Cand] = []
-    per_source: Counter[str] = Counter()
-    lam = 0.7
-    while len(chosen) < max_sentences:
-        best, best_val = None, -1e9
-        for c in cands:
-            if c in chosen or any(_near_dup(c, o) for o in chosen):
-                continue
-            red = max((_cos(c.vec, o.vec) for o in chosen), default=0.0)
-            val = (lam * c.score - (1 - lam) * red) * (0.5 ** per_source[c.doc.source])
-            if val > best_val + 1e-12:
-                best, best_val = c, val
-        if best is None:
-            break
-        chosen.append(best)
-        per_source[best.doc.source] += 1
-    chosen.sort(key=lambda c: c.order)
-    return [Cited(c.text, c.doc.id, c.doc.source, c.doc.url, c.doc.published, round(c.score, 4))
-            for c in chosen]
-
-
 _ANAPHORA = frozenset("that this these those it its he she they his her their but and so "
                       "then there however meanwhile".split())
 
 
-def _near_dup(a: _Cand, b: _Cand) -> bool:
-    inter = len(a.wset & b.wset)
-    if not inter:
-        return False
-    return (inter / len(a.wset | b.wset) >= 0.5
-            or inter / min(len(a.wset), len(b.wset)) >= 0.7)
+def _select(docs: list[Doc], max_sentences: int, max_words: int) -> list[_Cand]:
+    """The brief of *docs* (oldest first): the module docstring's steps 1-4."""
+    cands: list[_Cand] = []
+    seen_text: set[str] = set()
+    context: list[list[str]] = []      # every sentence and headline: what the centroid is made of
+    for rank, doc in enumerate(docs):
+        if doc.title:
+            context.append(tokens(doc.title))
+        lead = True                        # the first sentence with news carries the dateline
+        for s in sentences(doc):
+            context.append(tokens(s.text))
+            if s.index >= _DEPTH or is_junk(s.text):
+                continue
+            text = trim(s.text, first=lead)
+            lead = False
+            key = " ".join(words(text))
+            if key in seen_text:           # verbatim copy: the earliest article keeps it
+                continue
+            seen_text.add(key)
+            cands.append(_Cand(doc, s, text, tokens(text), set(words(text)), words=len(text.split()),
+                               order=(rank, s.index)))
+    if not cands:
+        return []
+    df: Counter[str] = Counter()
+    for bag in context:
+        df.update(set(bag))
+    idf = {w: math.log(1 + len(context) / c) for w, c in df.items()}
+    centroid: Counter[str] = Counter()
+    for v in _tfidf(context, idf):
+        centroid.update(v)
+    norm = math.sqrt(sum(x * x for x in centroid.values())) or 1.0
+    centroid_n = {w: x / norm for w, x in centroid.items()}
+    several = len(docs) > 1
+    last = max(len(docs) - 1, 1)
+    for c, v in zip(cands, _tfidf([c.bag for c in cands], idf)):
+        c.vec = v
+        c.score = _cos(v, centroid_n) + 0.5 / (1 + c.sent.index)
+        if several:                    # read beside other publishers' sentences
+            if c.text.split(" ", 1)[0].lower() in _ANAPHORA:
+                c.score *= 0.7
+            if _FIRST_PERSON_RE.search(_unquoted(c.text)):
+                c.score *= 0.5
+            c.score *= 0.85 + 0.15 * c.order[0] / last
+    chosen: list[_Cand] = []
+    per_source: Counter[str] = Counter()
+    total, cap = 0, max_words * _CAP
+    cands.sort(key=lambda c: -c.score)
+    while len(chosen) < max_sentences and total < max_words:
+        best, best_val = None, -1.0
+        for c in cands:
+            if c.score <= best_val:    # sorted: no later candidate can do better
+                break
+            if c in chosen or (chosen and total + c.words > cap) or _redundant(c, chosen):
+                continue
+            val = c.score * 0.5 ** per_source[c.doc.source]
+            if val > best_val:
+                best, best_val = c, val
+        if best is None:
+            break
+        chosen.append(best)
+        total += best.words
+        per_source[best.doc.source] += 1
+    chosen.sort(key=lambda c: c.order)
+    return chosen
+
+
+def summarize(article: Any, n: int = 3, max_words: int = BRIEF_WORDS) -> list[str]:
+    """The summary of one article: up to *n* sentences, about *max_words* words, in article
+    order: the brief of a story of this one article (its headline when nothing qualifies)."""
+    doc = as_doc(article)
+    picked = [c.text for c in _select([doc], n, max_words)]
+    if not picked and doc.title:
+        return [doc.title]
+    return picked
+
+
+def story_brief(articles: Iterable[Any], max_sentences: int | None = None,
+                max_words: int | None = None) -> list[Cited]:
+    """The sentences telling the story, each citing its publisher: for a story of one
+    publisher up to 3 sentences of about :data:`BRIEF_WORDS` words (what :func:`summarize`
+    gives), for several up to 5 sentences of about twice that."""
+    docs = sorted(as_docs(articles), key=lambda d: (_when(d), str(d.id)))
+    several = len({d.source for d in docs}) > 1
+    if max_sentences is None:
+        max_sentences = 5 if several else 3
+    if max_words is None:
+        max_words = BRIEF_WORDS * (2 if several else 1)
+    return [Cited(c.text, c.doc.id, c.doc.source, c.doc.url, c.doc.published, round(c.score, 4))
+            for c in _select(docs, max_sentences, max_words)]
+
+
+def _redundant(c: _Cand, chosen: list[_Cand]) -> bool:
+    """*c* says what a chosen sentence says: TF-IDF cosine >= 0.4, or word sets overlapping
+    by Jaccard >= 0.5 or containment >= 0.7 (wire copies repeat sentences verbatim or trimmed)."""
+    for o in chosen:
+        if _cos(c.vec, o.vec) >= 0.4:
+            return True
+        inter = len(c.wset & o.wset)
+        if inter and (inter / len(c.wset | o.wset) >= 0.5 or inter / min(len(c.wset), len(o.wset)) >= 0.7):
+            return True
+    return False
