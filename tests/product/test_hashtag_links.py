@@ -28,3 +28,26 @@ def test_every_hashtag_link_lists_its_story(newsroom, demo_client):
             assert story.id in [s["id"] for s in api["items"]], (slug, story.id)
             checked += 1
     assert checked >= 2 * len(stories)       # the pipeline gave every story hashtags
+
+
+def test_each_hashtag_names_the_articles_that_support_it(newsroom, demo_client):
+    """A stored hashtag carries its score and the story's articles whose text mentions it;
+    the story API shows them, best first. (The fixture's own DEMO_TAGS, added beside the
+    pipeline's with Store.tag_story, carry no articles.)"""
+    from .conftest import DEMO_TAGS
+
+    store, _ = newsroom
+    checked = 0
+    for story in store.list_stories(limit=100):
+        story_ids = {a.id for a in store.list_articles(story_id=story.id, limit=500)}
+        api = demo_client.get(f"/api/v1/stories/{story.id}").json()
+        stored = store.story_hashtags(story.id)
+        assert [h["slug"] for h in api["hashtags"]] == [t.tag.slug for t in stored]
+        for h in api["hashtags"]:
+            if h["slug"] in DEMO_TAGS:
+                assert h["articles"] == []
+                continue
+            assert h["articles"] and set(h["articles"]) <= story_ids, (story.id, h)
+            assert h["score"] > 0
+            checked += 1
+    assert checked

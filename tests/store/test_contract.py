@@ -17,7 +17,7 @@ T0 = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)
 
 
 def test_schema_is_migrated_to_head_and_matches_tables(store):
-    assert store.schema_revision() == "0007"
+    assert store.schema_revision() == "0008"
     names = set(sa.inspect(store.engine).get_table_names())
     assert {t.name for t in metadata.sorted_tables} <= names
     for table in metadata.sorted_tables:
@@ -28,7 +28,7 @@ def test_schema_is_migrated_to_head_and_matches_tables(store):
 def test_migrate_twice_is_harmless(store):
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == "0007"
+    assert store.schema_revision() == "0008"
 
 
 def test_source_upsert_is_idempotent(store):
@@ -140,6 +140,7 @@ def test_stories_tags_users_comments(store):
     store.tag_story(story.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
     store.tag_story(story.id, Tag(name="PrisonerSwap", slug="prisonerswap"), 0.9)
     assert [t.tag.name for t in store.story_hashtags(story.id)] == ["PrisonerSwap"]
+    assert store.story_hashtags(story.id)[0].articles == ()
     user = store.create_user("ada", "x")
     with pytest.raises(StoreError) as taken:
         store.create_user("Ada", "y")
@@ -153,3 +154,18 @@ def test_stories_tags_users_comments(store):
     assert c.created_at is not None
     with pytest.raises(StoreError):
         store.update_article(art.id, nope=1)
+
+
+def test_story_hashtags_keep_their_score_phrase_and_supporting_articles(store):
+    src = store.upsert_source("A")
+    a1, _ = store.add_article(_article(src.id))
+    a2, _ = store.add_article(_article(src.id, 2))
+    story = store.add_story(Story(title="Harbour strike", first_seen_at=T0, last_seen_at=T0, article_count=2,
+                                  source_count=1))
+    tags = [(Tag(name="Harbour", slug="harbour", kind="place"), 0.9, "Harbour", [a2.id, a1.id]),
+            (Tag(name="DockStrike", slug="dockstrike", kind="keyphrase"), 0.4, "dock strike", [a2.id])]
+    assert store.save_story_insights(story.id, version=1, article_count=2, data={}, hashtags=tags,
+                                     dirty_mark=None, article_ids=[a1.id, a2.id])
+    got = store.story_hashtags(story.id)
+    assert [(t.tag.slug, t.score, t.phrase, t.articles) for t in got] == [
+        ("harbour", 0.9, "Harbour", tuple(sorted([a1.id, a2.id]))), ("dockstrike", 0.4, "dock strike", (a2.id,))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ class StoryTag:
     tag: Tag
     score: float
     phrase: str | None = None
+    articles: tuple[int, ...] = ()      # the story's articles that support it
 
 
 @dataclass
@@ -99,9 +100,11 @@ class InsightsMixin:
 
     # -- story insights ----------------------------------------------------------
     def save_story_insights(self, story_id: int, *, version: int, article_count: int, data: dict[str, Any],
-                            hashtags: list[tuple[Tag, float, str | None]], dirty_mark: datetime | None,
+                            hashtags: list[tuple[Tag, float, str | None, Sequence[int]]],
+                            dirty_mark: datetime | None,
                             article_ids: list[int] | None = None, history: dict[str, Any] | None = None) -> bool:
-        """Store a story's insights and hashtags in one transaction, and clear its dirty mark
+        """Store a story's insights and hashtags (tag, score, phrase, supporting article ids)
+        in one transaction, and clear its dirty mark
         unless it changed again since `dirty_mark` was read (then the next rebuild wins).
         The same transaction appends the build to the story's history (`article_ids`, the
         articles it was built from, or else the story's articles now; `history`, or else the
@@ -116,12 +119,13 @@ class InsightsMixin:
                                                         article_count=article_count,
                                                         data=json.dumps(data, default=str, separators=(",", ":"))))
             conn.execute(story_tags.delete().where(story_tags.c.story_id == story_id))
-            ordered = sorted({t.slug: (t, s, p) for t, s, p in hashtags}.values(), key=lambda x: x[0].slug)
-            position = {t.slug: n for n, (t, _, _) in enumerate(hashtags)}
-            for tag, score, phrase in ordered:       # slug order: concurrent writers never deadlock
+            ordered = sorted({h[0].slug: h for h in hashtags}.values(), key=lambda h: h[0].slug)
+            position = {h[0].slug: n for n, h in enumerate(hashtags)}
+            for tag, score, phrase, support in ordered:     # slug order: concurrent writers never deadlock
                 tag_id = self._tag_id(conn, tag)
                 conn.execute(story_tags.insert().values(story_id=story_id, tag_id=tag_id, score=float(score),
-                                                        position=position[tag.slug], phrase=phrase))
+                                                        position=position[tag.slug], phrase=phrase,
+                                                        articles=json.dumps(sorted({int(i) for i in support}))))
             clear = stories.update().where(stories.c.id == story_id)
             if dirty_mark is not None:
                 clear = clear.where(sa.or_(stories.c.touched_at.is_(None), stories.c.touched_at <= dirty_mark))
@@ -207,11 +211,12 @@ class InsightsMixin:
 
     def story_hashtags(self, story_id: int) -> list[StoryTag]:
         """A story's stored hashtags, best first."""
-        q = (select(tags, story_tags.c.score, story_tags.c.phrase)
+        q = (select(tags, story_tags.c.score, story_tags.c.phrase, story_tags.c.articles)
              .join(story_tags, story_tags.c.tag_id == tags.c.id)
              .where(story_tags.c.story_id == story_id).order_by(story_tags.c.position, tags.c.slug))
         with self.read() as conn:
-            return [StoryTag(Tag(name=r.name, slug=r.slug, kind=r.kind, id=r.id), r.score, r.phrase)
+            return [StoryTag(Tag(name=r.name, slug=r.slug, kind=r.kind, id=r.id), r.score, r.phrase,
+                             tuple(json.loads(r.articles)) if r.articles else ())
                     for r in conn.execute(q)]
 
     def stale_insight_story_ids(self, version: int, *, limit: int | None = None) -> list[int]:

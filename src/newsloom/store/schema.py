@@ -290,6 +290,7 @@ story_tags = Table(
     Column("position", Integer, nullable=False, default=0),
     Column("score", Float, nullable=False, default=0.0),
     Column("phrase", Text),
+    Column("articles", Text),        # JSON list of the article ids that support the hashtag (0008)
 )
 Index("ix_story_tags_tag_id", story_tags.c.tag_id)
 

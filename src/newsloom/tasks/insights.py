@@ -44,7 +44,7 @@ log = logging.getLogger("newsloom.insights")
 
 # Bump when the way insights, hashtags or summaries are built changes: stored rows made by
 # another version are rebuilt by `newsloom rebuild-insights` and by the scheduler on start.
-INSIGHTS_VERSION = 1
+INSIGHTS_VERSION = 2         # 2: hashtags carry their supporting articles; new splitter, stems, entities
 STORY_ARTICLES = 500        # articles a story's insights are built from (newest first)
 
 
@@ -57,6 +57,7 @@ class StoredHashtag:
     kind: str
     score: float = 0.0
     phrase: str = ""
+    articles: tuple[int, ...] = ()      # the story's articles that support it
 
 
 @dataclass
@@ -116,7 +117,7 @@ def build_story_insights(store: Store, story_id: int, settings: Settings | None 
     client = llm_client(settings)
     if client and brief:
         data["brief_text"] = client.brief(brief)
-    stored = [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score, h.phrase or None) for h in tags]
+    stored = [(Tag(name=h.tag, slug=h.slug, kind=h.kind), h.score, h.phrase or None, h.articles) for h in tags]
     # the build as the story's history keeps it (what "new since your last visit" compares):
     # every article it was built from, wire copies included, and its events and disagreements
     history = {"timeline": data["timeline"], "disagreements": data["disagreements"]}
@@ -166,8 +167,8 @@ def read_story_insights(store: Store, story_id: int) -> StoryInsights | None:
     if row is None:
         return None
     data = row.data
-    tags = [StoredHashtag(tag=t.tag.name, slug=t.tag.slug, kind=t.tag.kind, score=t.score, phrase=t.phrase or "")
-            for t in store.story_hashtags(story_id)]
+    tags = [StoredHashtag(tag=t.tag.name, slug=t.tag.slug, kind=t.tag.kind, score=t.score, phrase=t.phrase or "",
+                          articles=t.articles) for t in store.story_hashtags(story_id)]
     brief = [Cited(**{**c, "published": parse_utc(c.get("published"))}) for c in data.get("brief", [])]
     events = [Event(**{**e, "date": date.fromisoformat(e["date"]),
                        "citations": [tuple(c) for c in e.get("citations", [])]}) for e in data.get("timeline", [])]

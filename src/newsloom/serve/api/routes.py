@@ -21,7 +21,8 @@ from ..health import feed_health
 from ..search import SearchParamsDep, run_search
 from ..views import article_view, source_view, story_view, top_stories
 from .schemas import (ArticleDetail, ArticlePublic, FeedHealthSummary, FeedPublic, Page, PipelineStatusPublic,
-                      RelatedPublic, SearchHitPublic, SearchPage, SourceDetail, SourcePublic, StoryDetail, StoryPublic,
+                      RelatedPublic, SearchHitPublic, SearchPage, SourceDetail, SourcePublic, StoryDetail,
+                      StoryHashtagPublic, StoryPublic,
                       TagPublic, TagStoriesPage)
 
 router = APIRouter(tags=["v1"])
@@ -87,8 +88,10 @@ async def get_story(request: Request, story_id: IdPath, store: StoreDep):
     view = story_view(store, story_id)
     dups = [d for copies in view["copies"].values() for d in copies]
     last_modified(request, view["story"].last_seen_at)
+    tags = [StoryHashtagPublic(name=t.tag.name, slug=t.tag.slug, kind=t.tag.kind, score=t.score, phrase=t.phrase,
+                               articles=list(t.articles)) for t in store.story_hashtags(story_id)]
     return StoryDetail(**asdict(view["story"]), articles=[ArticlePublic(**asdict(a)) for a in view["articles"]],
-                       duplicates=[ArticlePublic(**asdict(a)) for a in dups])
+                       duplicates=[ArticlePublic(**asdict(a)) for a in dups], hashtags=tags)
 
 
 @router.get("/sources/{source_id}", response_model=SourceDetail,

@@ -74,9 +74,21 @@ class StoryPublic(BaseModel):
     source_count: int
 
 
+class StoryHashtagPublic(BaseModel):
+    """One of a story's hashtags, best first: its score and the articles that support it."""
+
+    name: str
+    slug: str
+    kind: str
+    score: float
+    phrase: str | None = None
+    articles: list[int] = []
+
+
 class StoryDetail(StoryPublic):
     articles: list[ArticlePublic]
     duplicates: list[ArticlePublic]
+    hashtags: list[StoryHashtagPublic] = []
 
 
 class RelatedPublic(BaseModel):
