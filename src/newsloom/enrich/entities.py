@@ -57,6 +57,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from newsloom.enrich.text import NEWS_AGENCIES
+
 __all__ = ["Entity", "extract_entities", "rule_entities", "cached_entities", "canonical_key",
            "merge_variants", "variant_of", "surname", "fold", "KINDS"]
 
@@ -262,14 +264,9 @@ _GAZ_MULTI = {("united", "states"), ("united", "kingdom"), ("new", "zealand"),
               ("kuala", "lumpur"), ("addis", "ababa"), ("mexico", "city"), ("tel", "aviv"),
               ("west", "bank"), ("middle", "east"), ("latin", "america")}
 
-# News agencies: the credit in a dateline or byline is an organisation, never a person.
-# Full names, folded; the abbreviations are the agencies' own.
-_AGENCIES = frozenset("""reuters ap afp upi dpa ansa efe xinhua tass itar-tass interfax kyodo
-yonhap anadolu irna mena pap ctk tanjug bta belga anp hina mti petra wafa kuna wam bernama
-antara aap sapa pti bloomberg""".split()) | frozenset({
-    "associated press", "agence france-presse", "agence france presse", "france-presse",
-    "dow jones", "press association", "press trust of india", "ria novosti", "xinhua news agency",
-    "kyodo news", "anadolu agency", "itar tass"})
+# News agencies: the credit in a dateline or byline is an organisation, never a person
+# (the text toolkit's one list).
+_AGENCIES = NEWS_AGENCIES
 
 # Calendar words: capitalised, never names on their own (features for the tagger).
 _TIME_WORDS = _set("""january february march april may june july august september october

@@ -33,7 +33,7 @@ import pysbd
 import snowballstemmer
 
 __all__ = ["normalise", "words", "tokens", "shingles", "entities", "split_paragraphs",
-           "lead", "STOPWORDS", "stem", "stems", "split_sentences", "sentence_texts", "is_stopword"]
+           "lead", "STOPWORDS", "NEWS_AGENCIES", "stem", "stems", "split_sentences", "sentence_texts", "is_stopword"]
 
 # A word: letters/digits joined by inner apostrophes, or a number with inner . or ,
 _WORD_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -126,6 +126,24 @@ STOPWORDS: dict[str, frozenset[str]] = {
     for lang, src in (("en", _EN), ("de", _DE), ("es", _ES), ("fr", _FR), ("it", _IT), ("pt", _PT))
 }
 _ALL_STOP = frozenset().union(*STOPWORDS.values())
+
+
+# News agencies (a list about the news domain, not about any story): their credit in a
+# dateline, byline or caption ("LONDON (Reuters) -", "(AP Photo)") names who sold the copy,
+# never what it is about, and is an organisation, never a person. Folded as :func:`normalise`
+# folds; the abbreviations are the agencies' own. Entities and hashtags read this one list.
+NEWS_AGENCIES: frozenset[str] = frozenset("""
+reuters ap afp upi dpa ansa efe xinhua tass itar-tass interfax kyodo yonhap anadolu irna mena
+pap ctk tanjug bta belga anp hina mti petra wafa kuna wam bernama antara aap apa sapa pti ians
+ani bloomberg
+""".split()) | frozenset({
+    "associated press", "the associated press", "agence france-presse", "agence france presse",
+    "france-presse", "france presse", "united press international", "deutsche presse agentur",
+    "dow jones", "press association", "the press association", "australian associated press",
+    "canadian press", "the canadian press", "press trust of india", "indo asian news service",
+    "asian news international", "ria novosti", "xinhua news agency", "kyodo news",
+    "anadolu agency", "itar tass", "thomson reuters", "ap photo", "afp photo", "reuters photo",
+    "getty images"})
 
 
 def _lang_key(lang: str | None) -> str:
