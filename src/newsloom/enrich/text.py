@@ -3,8 +3,8 @@
 Pure functions, no I/O, deterministic. Three views of one text:
 
 * :func:`tokens` - content words for TF-IDF: NFKC, case-folded, diacritics stripped,
-  stopwords (English, German, Spanish, French, Italian, Portuguese) removed, English
-  plurals and possessives folded ("detainees" -> "detainee", "Tavessa's" -> "tavessa").
+  stopwords (English, German, Spanish, French, Italian, Portuguese) removed, possessives
+  and elisions dropped, Snowball-stemmed ("detainees" -> "detaine", "Tavessa's" -> "tavessa").
 * :func:`shingles` - word k-grams over *all* words (no stopword removal) for
   near-duplicate detection; a wire copy keeps its function words too.
 * :func:`entities` - cheap offline named-entity candidates: runs of capitalised words,
