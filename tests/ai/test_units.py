@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from newsloom.enrich.compare import disagreements, figure_claims
 from newsloom.enrich.entities import canonical_key, extract_entities, merge_variants, variant_of
@@ -140,6 +140,19 @@ def test_timeline_sorts_and_merges():
     events = timeline(arts)
     assert [e.date for e in events] == [date(2025, 6, 1), date(2025, 6, 26)]
     assert events[1].citations == [("a", "One"), ("b", "Two")]
+
+
+def test_timeline_an_undated_wire_copy_a_day_later_cites_the_event_it_repeats():
+    lead = "Harbour pilots at Marlow Sound will strike over pay, their union announced."
+    arts = [
+        {"id": "a", "title": "A", "source": "Wire", "published": FRI, "text": lead},
+        {"id": "b", "title": "B", "source": "Daily", "published": FRI + timedelta(days=1), "text": lead},
+        {"id": "c", "title": "C", "source": "Post", "published": FRI + timedelta(days=1),
+         "text": "A new ferry timetable for the Marlow islands was published."},
+    ]
+    events = timeline(arts)
+    assert [(e.date, e.article_id) for e in events] == [(FRI.date(), "a"), ((FRI + timedelta(days=1)).date(), "c")]
+    assert events[0].citations == [("a", "Wire"), ("b", "Daily")]
 
 
 # --------------------------------------------------------------------------- compare

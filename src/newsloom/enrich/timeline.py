@@ -24,7 +24,8 @@ first sentence, dated the day it was published.
 Events are sorted by date, then publication; two events on the same date from
 different articles whose content words overlap (Jaccard >= 0.35, or 60% of the shorter)
 are one event listing every citation (wire copies, and publishers telling the same
-thing).
+thing). An article's undated first sentence that overlaps an earlier event is that event
+reported again (a wire copy a day later), not a new one.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def _when(doc: Doc) -> float:
 def timeline(articles: Iterable[Any], *, max_words: int = 45) -> list[Event]:
     """Dated events of a story, in date order, near-duplicates merged (all citations kept)."""
     docs = sorted(as_docs(articles), key=lambda d: (_when(d), str(d.id)))
-    raw: list[tuple[Event, set[str], int, int]] = []
+    raw: list[tuple[Event, set[str], int, int, bool]] = []     # (event, words, article, sentence, dated)
     for rank, doc in enumerate(docs):
         if doc.published is None:
             continue
@@ -203,17 +204,21 @@ def timeline(articles: Iterable[Any], *, max_words: int = 45) -> list[Event]:
                 continue
             best = mentions[0]
             raw.append((_event(doc, text, best.date, best.precision, best.expression, max_words),
-                        set(tokens(text)), rank, s.index))
+                        set(tokens(text)), rank, s.index, True))
             found = True
         if not found and sents:
             text = strip_dateline(sents[0].text)
             raw.append((_event(doc, text, _day(doc.published), "day", "", max_words),
-                        set(tokens(text)), rank, 0))
+                        set(tokens(text)), rank, 0, False))
     raw.sort(key=lambda r: (r[0].date, r[2], r[3]))
     merged: list[tuple[Event, set[str], set]] = []
-    for ev, bag, _, _ in raw:
+    for ev, bag, _, _, dated in raw:
         for other, obag, ids in merged:
-            if other.date == ev.date and other.precision == ev.precision \
+            # An undated lead (dated by its article's publication) that tells an event already
+            # on the timeline is that event reported again later (a wire copy, a follow-up):
+            # it cites the event, whatever day its own article came out.
+            same_day = other.date == ev.date and other.precision == ev.precision
+            if (same_day or (not dated and other.date <= ev.date)) \
                     and ev.article_id not in ids and _overlap(bag, obag):
                 other.citations.append((ev.article_id, ev.source))
                 ids.add(ev.article_id)
