@@ -106,3 +106,23 @@ def test_relative_time():
     assert relative_time(now - timedelta(seconds=5), now) == "just now"
     assert relative_time(now - timedelta(days=3), now) == "3 days ago"
     assert relative_time(None) == ""
+
+
+def test_search_finds_every_spelling_of_a_name(client, store):
+    """The entity stage's spelling table feeds search: Kiev finds Kyiv and the other way."""
+    now = utcnow()
+    src = store.upsert_source("Harbor Gazette")
+    ids = {}
+    for n, (word, text) in enumerate([("kyiv", "Trams in Kyiv ran late on the river line."),
+                                      ("kiev", "Trams in Kiev ran late on the river line again."),
+                                      ("other", "Trams in Marlow ran late on the river line.")]):
+        art, _ = store.add_article(Article(url=f"https://{n}.example/t", title=f"Trams {n}", source_id=src.id,
+                                           published_at=now - timedelta(hours=n), text=text))
+        ids[word] = art.id
+
+    def found(q):
+        return {i["article"]["id"] for i in client.get("/api/v1/search", params={"q": q}).json()["items"]}
+
+    assert found("Kiev") == found("kyiv") == {ids["kyiv"], ids["kiev"]}
+    assert found("trams -Kiev") == {ids["kyiv"], ids["other"]}          # an exclusion is taken as typed
+    assert "Kyiv" in client.get("/search", params={"q": "kiev"}).text

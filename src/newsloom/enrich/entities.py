@@ -59,7 +59,7 @@ from functools import lru_cache
 
 from newsloom.enrich.text import NEWS_AGENCIES
 
-__all__ = ["Entity", "extract_entities", "rule_entities", "cached_entities", "canonical_key",
+__all__ = ["Entity", "extract_entities", "rule_entities", "cached_entities", "canonical_key", "spelling_variants",
            "merge_variants", "variant_of", "surname", "fold", "KINDS"]
 
 KINDS = ("person", "place", "org", "misc")
@@ -871,6 +871,20 @@ def _classify(run: _Run, toks: list[_Tok], idx: dict[int, int]) -> tuple[str | N
 # --------------------------------------------------------------------------- variants
 
 _NONWORD_RE = re.compile(r"[^\w\s-]+")
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, tuple[str, ...]]:
+    groups: dict[str, set[str]] = {}
+    for word, canon in ALIASES.items():
+        groups.setdefault(canon, {canon}).add(word)
+    return {w: tuple(sorted(g - {w})) for g in groups.values() if len(g) > 1 for w in g}
+
+
+def spelling_variants(word: str) -> tuple[str, ...]:
+    """The other spellings of one folded word that the alias table knows ("kiev" -> ("kyiv",),
+    "zelenskyy" -> ("zelenski", "zelenskiy", "zelensky")); empty for any other word."""
+    return _spellings().get(word, ())
 
 
 def canonical_key(name: str) -> str:

@@ -20,7 +20,8 @@ from ..errors import NewsloomError
 from ..models import Source
 from ..enrich.rank import hybrid_order
 from ..store import Store
-from ..store.search import SearchResults, parse_query
+from ..enrich.entities import spelling_variants
+from ..store.search import ParsedQuery, SearchResults, Term, parse_query
 
 __all__ = ["BadSearch", "SearchParams", "SearchParamsDep", "search_params", "run_search", "parse_date", "tag_slug"]
 
@@ -78,6 +79,19 @@ async def search_params(
     return SearchParams(q=q, publisher=publisher, from_=from_, to=to, tag=tag)
 
 
+def with_spellings(query: ParsedQuery) -> ParsedQuery:
+    """*query* with each one-word term ORed with the other spellings of that name that the
+    entity stage knows (Kiev ~ Kyiv, Zelensky ~ Zelenskyy): a reader finds the story
+    whichever spelling a publisher chose. Excluded terms are left as typed."""
+    groups = []
+    for group in query.groups:
+        have = {t.words for t in group}
+        extra = [Term((v,), v) for t in group if len(t.words) == 1
+                 for v in spelling_variants(t.words[0]) if (v,) not in have]
+        groups.append(group + tuple(dict.fromkeys(extra)))
+    return ParsedQuery(tuple(groups), query.excluded)
+
+
 def run_search(store: Store, params: SearchParams, *, limit: int, offset: int) -> tuple[SearchResults, Source | None]:
     """The search both surfaces run. An unknown publisher matches nothing (it is not an error)."""
     since = parse_date(params.from_, name="from")
@@ -85,7 +99,8 @@ def run_search(store: Store, params: SearchParams, *, limit: int, offset: int) -
     source = store.resolve_source(params.publisher) if params.publisher.strip() else None
     if params.publisher.strip() and source is None:
         return SearchResults(parse_query(params.q), [], 0, limit, offset, True), None
-    results = store.search(params.q, source_id=source.id if source else None, since=since, until=until,
+    results = store.search(with_spellings(parse_query(params.q)), source_id=source.id if source else None,
+                           since=since, until=until,
                            tag=tag_slug(params.tag) or None, limit=limit, offset=offset, rerank=hybrid_order)
     return results, source
 
