@@ -142,6 +142,22 @@ def test_timeline_sorts_and_merges():
     assert events[1].citations == [("a", "One"), ("b", "Two")]
 
 
+def test_timeline_events_name_who_and_where_from_the_entity_stage():
+    arts = [
+        {"id": "a", "title": "A", "source": "Wire", "published": FRI,
+         "text": "Foreign Minister Ilse Varnholt met the Marlow Harbour Authority in Kessport on Thursday. "
+                 "Talks had opened earlier this month."},
+        {"id": "b", "title": "B", "source": "Daily", "published": FRI,
+         "text": "In Kessport yesterday, Varnholt met the harbour authority, officials said."},
+    ]
+    events = {e.date: e for e in timeline(arts)}
+    thursday = events[date(2025, 6, 26)]
+    assert thursday.citations == [("a", "Wire"), ("b", "Daily")]
+    assert "Ilse Varnholt" in thursday.who and "Kessport" in thursday.who
+    assert not [w for w in thursday.who if w == "Varnholt"]           # one spelling per name
+    assert events[date(2025, 6, 1)].who == []                         # "Talks had opened..." names nobody
+
+
 def test_timeline_an_undated_wire_copy_a_day_later_cites_the_event_it_repeats():
     lead = "Harbour pilots at Marlow Sound will strike over pay, their union announced."
     arts = [

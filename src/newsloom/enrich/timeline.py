@@ -25,7 +25,9 @@ Events are sorted by date, then publication; two events on the same date from
 different articles whose content words overlap (Jaccard >= 0.35, or 60% of the shorter)
 are one event listing every citation (wire copies, and publishers telling the same
 thing). An article's undated first sentence that overlaps an earlier event is that event
-reported again (a wire copy a day later), not a new one.
+reported again (a wire copy a day later), not a new one. Each event names who and where
+it is about (:attr:`Event.who`: the people, organisations and places the entity stage
+finds in its sentence), shown beside it on the story page.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from newsloom.enrich.entities import cached_entities, canonical_key, surname
 from newsloom.enrich.summarize import Doc, as_docs, sentences, strip_dateline
 from newsloom.enrich.text import tokens
 
@@ -87,6 +90,7 @@ class Event:
     expression: str = ""
     url: str = ""
     citations: list[tuple[Any, str]] = field(default_factory=list)   # (article_id, source)
+    who: list[str] = field(default_factory=list)     # people, organisations and places it names
 
 
 def _day(published: datetime | None) -> date | None:
@@ -203,13 +207,13 @@ def timeline(articles: Iterable[Any], *, max_words: int = 45) -> list[Event]:
             if not mentions:
                 continue
             best = mentions[0]
-            raw.append((_event(doc, text, best.date, best.precision, best.expression, max_words),
-                        set(tokens(text)), rank, s.index, True))
+            raw.append((_event(doc, text, best.date, best.precision, best.expression, max_words,
+                               _who(doc, s.start, s.end)), set(tokens(text)), rank, s.index, True))
             found = True
         if not found and sents:
             text = strip_dateline(sents[0].text)
-            raw.append((_event(doc, text, _day(doc.published), "day", "", max_words),
-                        set(tokens(text)), rank, 0, False))
+            raw.append((_event(doc, text, _day(doc.published), "day", "", max_words,
+                               _who(doc, sents[0].start, sents[0].end)), set(tokens(text)), rank, 0, False))
     raw.sort(key=lambda r: (r[0].date, r[2], r[3]))
     merged: list[tuple[Event, set[str], set]] = []
     for ev, bag, _, _, dated in raw:
@@ -221,6 +225,7 @@ def timeline(articles: Iterable[Any], *, max_words: int = 45) -> list[Event]:
             if (same_day or (not dated and other.date <= ev.date)) \
                     and ev.article_id not in ids and _overlap(bag, obag):
                 other.citations.append((ev.article_id, ev.source))
+                other.who.extend(n for n in ev.who if not _named(n, other.who))
                 ids.add(ev.article_id)
                 break
         else:
@@ -228,8 +233,26 @@ def timeline(articles: Iterable[Any], *, max_words: int = 45) -> list[Event]:
     return [ev for ev, _, _ in merged]
 
 
-def _event(doc: Doc, text: str, d: date, precision: str, expr: str, max_words: int) -> Event:
+def _named(name: str, names: list[str]) -> bool:
+    """*name* is already in *names*: the same key, or the surname of a full name there."""
+    key = canonical_key(name)
+    return any(key in (canonical_key(n), canonical_key(surname(n))) for n in names)
+
+
+def _who(doc: Doc, start: int, end: int) -> list[str]:
+    """The people, organisations and places the entity stage finds in ``doc.text[start:end]``
+    (read over the whole article, so a surname alone is still that person), one spelling each."""
+    out: dict[str, str] = {}
+    shift = len(doc.title) + 2            # the text hashtags and compare read (one cache entry)
+    for e in cached_entities(f"{doc.title}\n\n{doc.text}"):
+        if start <= e.start - shift < end and e.kind in ("person", "org", "place"):
+            out.setdefault(canonical_key(e.text), e.text)
+    return list(out.values())
+
+
+def _event(doc: Doc, text: str, d: date, precision: str, expr: str, max_words: int,
+           who: list[str]) -> Event:
     words = text.split()
     if len(words) > max_words:
         text = " ".join(words[:max_words]).rstrip(",;:") + " …"
-    return Event(d, text, doc.id, doc.source, precision, expr, doc.url, [(doc.id, doc.source)])
+    return Event(d, text, doc.id, doc.source, precision, expr, doc.url, [(doc.id, doc.source)], who)
