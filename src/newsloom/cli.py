@@ -522,6 +522,35 @@ def cluster_cmd(obj: Context) -> None:
     click.echo(f"clustered {done} articles; {obj.store.count_stories()} stories")
 
 
+@main.command("recluster")
+@click.option("--dry-run", is_flag=True, help="Print how old stories map to new ones; write nothing.")
+@click.pass_obj
+def recluster_cmd(obj: Context, dry_run: bool) -> None:
+    """Re-run story clustering over every stored article with the current clusterer; stories
+    keep their ids (docs/recluster.md). Safe to re-run: the second run changes nothing."""
+    from .tasks.recluster import recluster
+
+    try:
+        report = recluster(obj.store, dry_run=dry_run)
+    except NewsloomError as exc:
+        _fail(exc)
+    if not report.articles:
+        click.echo("recluster: no articles stored; nothing to do")
+        return
+    click.echo(report.summary())
+    if dry_run:
+        for line in report.mapping[:50]:
+            click.echo(f"  {line}")
+        if len(report.mapping) > 50:
+            click.echo(f"  ... and {len(report.mapping) - 50} more")
+    if not report.changed:
+        click.echo("recluster: stories already match the clusterer; nothing changed")
+    elif dry_run:
+        click.echo("recluster: dry run; nothing written")
+    else:
+        click.echo(f"recluster: done; {report.touched} stories marked for an insights rebuild")
+
+
 @main.group()
 def users() -> None:
     """Manage accounts: add users, set roles, issue API tokens."""

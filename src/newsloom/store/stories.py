@@ -160,3 +160,49 @@ class ClusterSection:
                    .order_by(best.c.score.desc(), best.c.related_id).limit(keep))
         self.conn.execute(article_related.delete().where(article_related.c.article_id.in_(touched),
                                                          article_related.c.related_id.not_in(keepers)))
+
+    # -- recluster (tasks/recluster.py): whole-corpus reads and bulk rewrites ----------
+    def articles_oldest_first(self, *, batch: int = 500) -> Iterator[Any]:
+        """Every stored article with its source name, oldest first (the order the engine
+        clusters in: publication time, else fetch time, then id), streamed `batch` rows at a
+        time. Consume it fully before running another statement in this section."""
+        when = func.coalesce(articles.c.published_at, articles.c.fetched_at)
+        q = self.store._article_select().order_by(when, articles.c.id)
+        yield from self.conn.execute(q.execution_options(yield_per=batch))
+
+    def story_rows(self) -> list[Any]:
+        """Every story row (merged ones included), by id."""
+        return list(self.conn.execute(select(stories).order_by(stories.c.id)))
+
+    def related_pairs(self) -> dict[tuple[int, int], float]:
+        """Every recorded related-article pair and its score."""
+        q = select(article_related.c.article_id, article_related.c.related_id, article_related.c.score)
+        return {(a, b): s for a, b, s in self.conn.execute(q)}
+
+    def last_seq(self) -> int:
+        """The newest clustering-log sequence number (0 for an empty log)."""
+        return self.conn.execute(select(func.coalesce(func.max(cluster_events.c.seq), 0))).scalar_one()
+
+    def set_assignments(self, rows: Iterable[tuple[int, int, int | None]]) -> None:
+        """Bulk (article_id, story_id, duplicate_of): write each article's story and
+        duplicate mark, without logging (the caller writes the log)."""
+        params = [{"aid": a, "sid": s, "dup": d} for a, s, d in rows]
+        if params:
+            self.conn.execute(articles.update().where(articles.c.id == sa.bindparam("aid"))
+                              .values(story_id=sa.bindparam("sid"), duplicate_of=sa.bindparam("dup")), params)
+
+    def log_assignments(self, rows: Iterable[tuple[int, int, int | None]]) -> None:
+        """Append one `assign` event per (article_id, story_id, duplicate_of), in order."""
+        now = utcnow()
+        params = [{"kind": "assign", "article_id": a, "story_id": s, "duplicate_of": d, "into_story_id": None,
+                   "created_at": now} for a, s, d in rows]
+        if params:
+            self.conn.execute(cluster_events.insert(), params)
+
+    def drop_log_through(self, seq: int) -> int:
+        """Delete the log entries up to and including `seq` (the history a rewrite replaced)."""
+        return self.conn.execute(cluster_events.delete().where(cluster_events.c.seq <= seq)).rowcount
+
+    def clear_related(self) -> None:
+        """Forget every related-article pair (before recording them afresh)."""
+        self.conn.execute(article_related.delete())
