@@ -1,6 +1,6 @@
 """Enrich throughput over the demo newsroom: the AI features, in articles/s.
 
-    python bench/enrich.py                 # per article: entities + hashtags + summary;
+    python bench/enrich.py                 # per article: embeddings + entities + hashtags + summary;
                                            # per story: hashtags, brief, timeline, compare
     python bench/enrich.py --passes 5      # repeat (caches cleared each pass)
     python bench/enrich.py --entities      # entity quality on tests/ai/data (+ spaCy if importable)
@@ -24,6 +24,7 @@ from newsloom.enrich import entities as entities_mod
 from newsloom.enrich import hashtags as hashtags_mod
 from newsloom.enrich import summarize as summarize_mod
 from newsloom.enrich.compare import disagreements
+from newsloom.enrich.embed import embed_articles, passages
 from newsloom.enrich.entities import extract_entities
 from newsloom.enrich.hashtags import hashtags, story_hashtags
 from newsloom.enrich.summarize import story_brief, summarize
@@ -46,8 +47,12 @@ def bench(passes: int) -> None:
         stories[a["story"]].append(a)
     t: dict[str, float] = defaultdict(float)
     extract_entities("The model loads once, before the clock starts.")
+    embed_articles([("The model loads once", "before the clock starts.")])
     for _ in range(passes):
         _clear_caches()
+        s = time.perf_counter()       # the pipeline's embed stage: one batch, article + passages
+        embed_articles([(a["title"], a["text"]) for a in articles])
+        t["embed"] += time.perf_counter() - s
         for a in articles:
             s = time.perf_counter()
             extract_entities(f"{a['title']}\n\n{a['text']}")
@@ -72,6 +77,9 @@ def bench(passes: int) -> None:
         print(f"  {name:15s} {1000 * secs / passes:8.1f} ms/pass")
     print(f"  {'total':15s} {1000 * total / passes:8.1f} ms/pass")
     print(f"enrich: {n / total:.0f} articles/s (per-article and per-story stages together)")
+    vectors = sum(1 + len(passages(a["text"])) for a in articles)
+    print(f"embedding stage alone: {n / t['embed']:.0f} articles/s ({vectors / len(articles):.1f} vectors "
+          f"per article: title + lead and passages; model load excluded)")
     wps = words / t["entities"]
     print(f"entities alone: {n / t['entities']:.0f} articles/s of {words / n:.0f} words, "
           f"{wps:.0f} words/s: {wps / 300:.0f} articles/s at 300 words, "

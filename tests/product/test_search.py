@@ -7,7 +7,8 @@ import re
 from datetime import timedelta
 
 from newsloom.models import Article, utcnow
-from newsloom.enrich.rank import fuse, tfidf_cosine
+from newsloom.enrich.rank import SEMANTIC_FLOOR, fuse, hybrid_order
+from newsloom.tasks.pipeline import embed_pending
 from newsloom.store.search import mark_html, parse_query
 
 HOSTILE = ['"unbalanced', 'AND OR', "NOT", "OR", "(", ")))", "NEAR(astrolabe museum", "title:astrolabe",
@@ -22,6 +23,25 @@ TAGS_OTHER_THAN_MARK = re.compile(r"<(?!/?mark>)")
 def _articles_with(store, word):
     return {a.id for a in store.list_articles(limit=1000, include_duplicates=False)
             if word in f"{a.title} {a.text}".lower()}
+
+
+def test_search_by_meaning_finds_a_story_told_in_other_words(newsroom, demo_client, demo_server):
+    """The demo's detainee exchange never says "prisoner" and no article holds both words of
+    "prisoner swap", so full text finds nothing; the query's embedding finds the story."""
+    from newsloom.demo import load_gold
+
+    store, _ = newsroom
+    gold = {g["url"]: g["story"] for g in load_gold(demo_server.base_url, demo_server.now)}
+    label_of = {a.id: gold.get(a.url) for a in store.list_articles(limit=1000)}
+    assert store.search(parse_query("prisoner swap")).total == 0
+    for q, label in (("prisoner swap", "prisoner-exchange"), ("rocket", "kestrel-launch"),
+                     ("detainee exchange", "prisoner-exchange")):
+        items = demo_client.get("/api/v1/search", params={"q": q}).json()["items"]
+        top = [label_of[i["article"]["id"]] for i in items[:3]]
+        assert label in top, (q, top)
+        assert items[0]["semantic"] > 0
+    # meaning never floods a query with everything: a word about none of the stories
+    assert demo_client.get("/api/v1/search", params={"q": "quasar"}).json()["items"] == []
 
 
 def test_search_finds_a_word_with_highlights_grouped_by_story(newsroom, demo_client):
@@ -144,6 +164,7 @@ def test_title_match_and_similarity_rank_first(client, store):
     in_title, _ = store.add_article(Article(url="https://l.example/2", title="Zeppelin returns to Harvik airfield",
                                             source_id=src.id, published_at=now - timedelta(hours=5),
                                             text="The zeppelin landed at noon. Crowds watched the zeppelin."))
+    embed_pending(store)
     items = client.get("/api/v1/search", params={"q": "zeppelin"}).json()["items"]
     assert [i["article"]["id"] for i in items] == [in_title.id, body_only.id]
     assert items[0]["semantic"] > items[1]["semantic"] and items[0]["fts_rank"] == 1
@@ -175,6 +196,20 @@ def test_pure_query_parser_and_ranking():
     assert mark_html('<b>\ue000hit\ue001</b> \ue000stray') == "&lt;b&gt;<mark>hit</mark>&lt;/b&gt; stray"
     scores = fuse([(1.0, [1, 2, 3]), (1.0, [3, 2, 1]), (0.5, [2, 1, 3])])
     assert max(scores, key=scores.get) == 2
-    cos = tfidf_cosine(["zeppelin"], [["zeppelin", "zeppelin", "airfield"], ["council", "zeppelin", "roads", "bins"],
-                                      ["nothing"]])
-    assert cos[0] > cos[1] > cos[2] == 0.0
+
+
+
+def test_hybrid_order_keeps_far_meaning_only_candidates_out():
+    """The fusion's policy, pure: a full-text match always stays; a candidate found by meaning
+    alone stays only when its cosine clears the floor and is near the best candidate's."""
+    from collections import namedtuple
+    from datetime import datetime, timezone
+    Row = namedtuple("Row", "id title lead when")
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rows = [Row(i, f"t{i}", "", when) for i in (1, 2, 3, 4)]
+    order, scores, semantic = hybrid_order(["w"], rows, [1], {1: 0.05, 2: 0.6, 3: 0.55, 4: SEMANTIC_FLOOR - 0.01})
+    assert set(order) == {1, 2, 3} and order.index(2) < order.index(3)     # 4: below the floor
+    assert semantic[2] == 0.6 and scores[2] > scores[3]
+    order, _, _ = hybrid_order(["w"], rows, [1], {2: 0.9, 3: 0.3})
+    assert set(order) == {1, 2}                               # 3: far below the best meaning match
+    assert hybrid_order(["w"], rows, [], {}) == ([], {}, {})

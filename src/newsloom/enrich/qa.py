@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from newsloom.enrich.embed import passages as embed_passages
 from newsloom.enrich.entities import cached_entities
+from newsloom.enrich.rank import fuse
 from newsloom.enrich.summarize import Cited, Doc, as_docs, sentences, strip_dateline
 from newsloom.enrich.text import stem, tokens, words
 from newsloom.enrich.timeline import resolve_dates
@@ -39,6 +41,13 @@ from newsloom.enrich.timeline import resolve_dates
 __all__ = ["Answer", "answer", "BM25", "DEFAULT_MIN_SCORE", "question_type", "stem"]
 
 DEFAULT_MIN_SCORE = 0.5
+# Cosine (static model) from which an article passage counts as about the question. A short
+# question's cosines run far lower than an article's to another (related articles: 0.6,
+# tasks/stories.py): a question and a passage on its subject in other words score about
+# 0.3-0.4, an unrelated passage about 0.1 (tests/ai/test_qa_meaning.py). Not tuned on a Q&A
+# set (there is none); it only admits candidates, it never decides whether to answer.
+MEANING_MIN = 0.3
+MEANING_WEIGHT = 0.5            # the meaning ranking's weight in the fusion (words: 1.0)
 
 
 @dataclass
@@ -174,9 +183,37 @@ def _passages(docs: list[Doc]) -> list[tuple[Doc, str]]:
     return out
 
 
+def _meaning(passages: list[tuple[Doc, str]], question_vector: Any,
+             vectors: dict[Any, list[Any]]) -> list[float]:
+    """Per passage sentence: the cosine between the question and the stored embedding of the
+    article passage (embed.passages: a run of whole sentences) that holds it; 0 when unknown."""
+    if question_vector is None or not vectors:
+        return [0.0] * len(passages)
+    cut: dict[Any, list[tuple[str, float]]] = {}
+    out = []
+    for d, t in passages:
+        if d.id not in cut:
+            stored = vectors.get(d.id) or []
+            texts = embed_passages(d.text)
+            # part 0 is the whole article (title + lead); parts 1.. are the passages in order
+            cut[d.id] = [(p, float(v @ question_vector)) for p, v in zip(texts, stored[1:])] \
+                if len(stored) == len(texts) + 1 else []
+            if stored:
+                cut[d.id].append((d.title, float(stored[0] @ question_vector)))
+        out.append(max((c for p, c in cut[d.id] if t in p), default=0.0))
+    return out
+
+
 def answer(question: str, articles: Iterable[Any], *, min_score: float = DEFAULT_MIN_SCORE,
-           top_k: int = 3) -> Answer:
-    """Passages of *articles* answering *question*, best first, or ``found=False``."""
+           top_k: int = 3, question_vector: Any = None, vectors: dict[Any, list[Any]] | None = None) -> Answer:
+    """Passages of *articles* answering *question*, best first, or ``found=False``.
+
+    With the question's embedding and the articles' stored vectors (store.article_vectors(...,
+    parts=True)), a passage may also be retrieved by meaning: one whose article passage has
+    cosine >= MEANING_MIN joins the candidates even when it shares no word with the question,
+    and candidates are ordered by reciprocal-rank fusion of the word ranking (coverage, then
+    BM25) and the meaning ranking. Whether to answer stays a word decision (coverage of the
+    best candidate >= min_score): a cosine says "about the same thing", not "answers it"."""
     docs = as_docs(articles)
     qtype = question_type(question)
     query = _terms(question)
@@ -184,10 +221,11 @@ def answer(question: str, articles: Iterable[Any], *, min_score: float = DEFAULT
     if not query or not passages:
         return Answer(qtype=qtype)
     index = BM25([_terms(t) for _, t in passages])
+    meaning = _meaning(passages, question_vector, vectors or {})
     ranked = []
     for i, (d, t) in enumerate(passages):
         bm = index.score(query, i)
-        if bm <= 0:
+        if bm <= 0 and meaning[i] < MEANING_MIN:
             continue
         cue = _has_cue(qtype, t, d.published)
         cov = index.coverage(query, i) * (1.0 if cue else 0.6)
@@ -196,8 +234,13 @@ def answer(question: str, articles: Iterable[Any], *, min_score: float = DEFAULT
         return Answer(qtype=qtype)
     ranked.sort(key=lambda r: (-r[0], -r[1], r[2]))
     best = ranked[0][0]
+    by_words = [i for _, _, i in ranked]
+    by_meaning = sorted((i for i in by_words if meaning[i] >= MEANING_MIN), key=lambda i: (-meaning[i], i))
+    fused = fuse([(1.0, by_words), (MEANING_WEIGHT, by_meaning)])
+    cov_of = {i: cov for cov, _, i in ranked}
+    order = sorted(by_words, key=lambda i: (-fused[i], by_words.index(i)))
     out = [Cited(passages[i][1], passages[i][0].id, passages[i][0].source, passages[i][0].url,
-                 passages[i][0].published, round(cov, 4)) for cov, _, i in ranked[:top_k]]
+                 passages[i][0].published, round(cov_of[i], 4)) for i in order[:top_k]]
     if best < min_score:
         return Answer(out, None, False, round(best, 4), qtype)
     return Answer(out, out[0].sentence, True, round(best, 4), qtype)

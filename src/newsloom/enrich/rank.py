@@ -2,57 +2,35 @@
 
 The store runs the queries (store/search.py: SQL only); the read side (serve/) applies these.
 
-* Search, hybrid (:func:`hybrid_order`): the top full-text matches are ranked three ways:
-  (1) by the engine's full-text rank, (2) semantically, by TF-IDF cosine between the query
-  words and the article's title (counted twice) plus lead (first ~600 characters), IDF taken
-  over the pool, (3) by recency, newest first. They are merged by reciprocal-rank fusion::
+* Search, hybrid (:func:`hybrid_order`): the candidates are the top full-text matches and
+  the stored articles nearest to the query's embedding (enrich/embed.py, store/vectors.py).
+  They are ranked three ways: (1) by the engine's full-text rank (full-text matches only),
+  (2) by meaning: cosine between the query's and the article's (title + lead) embeddings,
+  counted only from :data:`SEMANTIC_FLOOR`, (3) by recency, newest first; and merged by
+  reciprocal-rank fusion::
 
       score(d) = sum_i  w_i / (K + rank_i(d))      K = 60, w = (1.0 fts, 1.0 semantic, 0.3 recency)
 
-  ties broken by full-text rank.
+  ties broken by full-text rank. A candidate found by meaning alone is kept only when its
+  cosine is at least SEMANTIC_FLOOR and SEMANTIC_RELATIVE times the best candidate's: a
+  query always has *some* nearest article, and a far one is noise, not a result.
 * Top stories (:func:`rank_stories`): recency x publishers x velocity, see its docstring.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from datetime import datetime
 from typing import Any, Sequence
 
 from ..models import Story
-from .text import tokens
 
-__all__ = ["text_tokens", "tfidf_cosine", "fuse", "hybrid_order", "story_score", "rank_stories", "RRF_K",
+__all__ = ["fuse", "hybrid_order", "SEMANTIC_FLOOR", "SEMANTIC_RELATIVE", "story_score", "rank_stories", "RRF_K",
            "RRF_WEIGHTS", "HALF_LIFE_HOURS", "VELOCITY_WINDOW_HOURS", "TOP_CANDIDATES"]
 
 RRF_K = 60
 RRF_WEIGHTS = (1.0, 1.0, 0.3)          # full text, semantic, recency
-def text_tokens(text: str) -> list[str]:
-    """Stemmed content words, from the one text toolkit (:func:`newsloom.enrich.text.tokens`)."""
-    return tokens(text)
-
-
-def tfidf_cosine(query: Sequence[str], docs: Sequence[Sequence[str]]) -> list[float]:
-    """Cosine between the query and each doc in TF-IDF space (sublinear tf, smoothed IDF over `docs`)."""
-    n = len(docs)
-    df = Counter(t for d in docs for t in set(d))
-
-    def idf(t: str) -> float:
-        return math.log((1 + n) / (1 + df.get(t, 0))) + 1.0
-
-    def vec(tokens: Sequence[str]) -> dict[str, float]:
-        return {t: (1.0 + math.log(c)) * idf(t) for t, c in Counter(tokens).items()}
-
-    q = vec(query)
-    qn = math.sqrt(sum(v * v for v in q.values()))
-    out = []
-    for d in docs:
-        dv = vec(d)
-        dn = math.sqrt(sum(v * v for v in dv.values()))
-        dot = sum(w * dv.get(t, 0.0) for t, w in q.items())
-        out.append(dot / (qn * dn) if qn and dn else 0.0)
-    return out
+SEMANTIC_FLOOR = 0.2
+SEMANTIC_RELATIVE = 0.8
 
 
 def fuse(rankings: Sequence[tuple[float, Sequence[int]]], *, k: int = RRF_K) -> dict[int, float]:
@@ -64,20 +42,27 @@ def fuse(rankings: Sequence[tuple[float, Sequence[int]]], *, k: int = RRF_K) -> 
     return scores
 
 
-def hybrid_order(words: list[str], rows: list[Any]) -> tuple[list[int], dict[int, float], dict[int, float]]:
-    """Re-rank a full-text pool: `rows` (id, title, lead, when) best-first by full-text rank.
-    Returns (ids in fused order, fused score per id, semantic score per id)."""
-    if not rows:
-        return [], {}, {}
-    pool = [r.id for r in rows]
+def hybrid_order(words: list[str], rows: list[Any], pool: list[int],
+                 cosines: dict[int, float]) -> tuple[list[int], dict[int, float], dict[int, float]]:
+    """Fuse full text and meaning. `rows` (id, title, lead, when) cover every candidate;
+    `pool` is the full-text matches best first; `cosines` the query-article cosine of the
+    candidates that have a vector. Returns (ids in fused order, fused score, semantic score)."""
     by_id = {r.id: r for r in rows}
-    docs = [text_tokens(f"{r.title} {r.title} {r.lead or ''}") for r in rows]
-    semantic = dict(zip(pool, tfidf_cosine(text_tokens(" ".join(words)), docs)))
-    fts_pos = {i: n for n, i in enumerate(pool)}
-    by_semantic = sorted(pool, key=lambda i: (-semantic[i], fts_pos[i]))
-    by_recency = sorted(pool, key=lambda i: (-(by_id[i].when.timestamp() if by_id[i].when else 0), fts_pos[i]))
+    pool = [i for i in pool if i in by_id]
+    in_pool = set(pool)
+    close = {i: c for i, c in cosines.items() if i in by_id and c >= SEMANTIC_FLOOR}
+    if close:                  # meaning-only candidates must be near the best match, not just near
+        bar = max(SEMANTIC_FLOOR, SEMANTIC_RELATIVE * max(close.values()))
+        close = {i: c for i, c in close.items() if i in in_pool or c >= bar}
+    candidates = pool + sorted((i for i in close if i not in in_pool), key=lambda i: (-close[i], i))
+    if not candidates:
+        return [], {}, {}
+    first = {i: n for n, i in enumerate(candidates)}
+    by_semantic = sorted(close, key=lambda i: (-close[i], first[i]))
+    by_recency = sorted(candidates, key=lambda i: (-(by_id[i].when.timestamp() if by_id[i].when else 0), first[i]))
     scores = fuse([(RRF_WEIGHTS[0], pool), (RRF_WEIGHTS[1], by_semantic), (RRF_WEIGHTS[2], by_recency)])
-    return sorted(pool, key=lambda i: (-scores[i], fts_pos[i])), scores, semantic
+    semantic = {i: round(cosines.get(i, 0.0), 4) for i in candidates}
+    return sorted(candidates, key=lambda i: (-scores[i], first[i])), scores, semantic
 
 
 # -- top stories -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from fastapi import Depends, Query
 
 from ..errors import NewsloomError
 from ..models import Source
+from ..enrich.embed import query_vector
 from ..enrich.rank import hybrid_order
 from ..store import Store
 from ..enrich.entities import spelling_variants
@@ -99,9 +100,13 @@ def run_search(store: Store, params: SearchParams, *, limit: int, offset: int) -
     source = store.resolve_source(params.publisher) if params.publisher.strip() else None
     if params.publisher.strip() and source is None:
         return SearchResults(parse_query(params.q), [], 0, limit, offset, True), None
-    results = store.search(with_spellings(parse_query(params.q)), source_id=source.id if source else None,
-                           since=since, until=until,
-                           tag=tag_slug(params.tag) or None, limit=limit, offset=offset, rerank=hybrid_order)
+    query = parse_query(params.q)
+    # Meaning joins plain word queries only: quotes, OR and -exclusions ask for exact matches.
+    plain = query and not query.excluded and all(len(g) == 1 and len(g[0].words) == 1 for g in query.groups)
+    vector = query_vector(query.words) if plain else None
+    results = store.search(with_spellings(query), source_id=source.id if source else None,
+                           since=since, until=until, tag=tag_slug(params.tag) or None, limit=limit, offset=offset,
+                           rerank=hybrid_order, vector=vector)
     return results, source
 
 

@@ -18,7 +18,7 @@ from ..errors import NotFound, StoreError
 from ..ingest.urls import is_http_url
 from ..models import Article, utcnow
 from .rows import to_model, values_of
-from .schema import article_related, articles, sources
+from .schema import article_related, article_vectors, articles, sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from contextlib import AbstractContextManager
@@ -110,6 +110,8 @@ class ArticlesMixin:
             _require_http(values["url"])
         with self.write() as conn:
             conn.execute(articles.update().where(articles.c.id == article_id).values(**values))
+            if {"title", "text"} & set(values):     # its embedding is stale: the embed stage redoes it
+                conn.execute(article_vectors.delete().where(article_vectors.c.article_id == article_id))
 
     def _article_select(self) -> sa.Select:
         return (select(articles, sources.c.name.label("source_name"))

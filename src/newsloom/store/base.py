@@ -34,13 +34,14 @@ from .schema import metadata
 from .search import SearchMixin
 from .status import StatusMixin
 from .stories import ClusterSection, StoriesMixin
+from .vectors import VectorsMixin
 from .visits import StoryVisit, VisitsMixin
 
 __all__ = ["Store", "ClusterSection", "StoryVisit", "UnreadCounts", "open_store"]
 
 
 class Store(FeedsMixin, ArticlesMixin, StoriesMixin, InsightsMixin, CommunityMixin, ReadingMixin, VisitsMixin,
-            DigestsMixin, SearchMixin, StatusMixin):
+            DigestsMixin, SearchMixin, StatusMixin, VectorsMixin):
     """The one persistence API, split by entity into mixins over the same engine and write
     lock: feeds.py (publishers, feeds, pending entries), articles.py (articles, their
     hashtags, related articles), stories.py (stories, the clustering log), insights.py
@@ -48,7 +49,8 @@ class Store(FeedsMixin, ArticlesMixin, StoriesMixin, InsightsMixin, CommunityMix
     sessions, comments, moderation, follows, rate limits), reading.py (each reader's feeds,
     read marks, stars, article stream, unread counts), visits.py (each reader's last visits to
     story pages), digests.py (each reader's digest settings, secrets and send log), search.py (full text and
-    browse queries), status.py (stage errors, heartbeats, counts). SQL only: ranking and
+    browse queries), status.py (stage errors, heartbeats, counts), vectors.py (article embeddings and
+    the in-process index that searches them). SQL only: ranking and
     enrichment live above the store."""
 
     def __init__(self, url: str, *, echo: bool = False, connect_retries: int = 5):
@@ -147,6 +149,7 @@ class Store(FeedsMixin, ArticlesMixin, StoriesMixin, InsightsMixin, CommunityMix
         with self.write() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+        self._forget_vectors()
 
 
 

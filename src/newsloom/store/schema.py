@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint)
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+                        Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "MAX_ID", "sources", "feeds", "articles", "stories", "article_related", "cluster_events", "locks",
@@ -408,3 +408,19 @@ Index("ix_articles_created_at", articles.c.created_at)
 
 __all__ += ["article_reads", "article_stars", "story_visits", "subscriptions", "digests", "digest_sends",
             "insight_history"]
+
+# Sentence embeddings (enrich/embed.py), written once per article by the pipeline's embed
+# stage: part 0 is the article (title + lead), parts 1.. its passages in text order (Q&A).
+# `model` names the model that made the vector; a new model re-embeds (store/vectors.py).
+# `id` only orders rows, so that a process's in-memory index can catch up with new ones.
+article_vectors = Table(
+    "article_vectors", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("model", String(40), nullable=False),
+    Column("vector", LargeBinary, nullable=False),          # float16, enrich.embed.DIMS values
+    UniqueConstraint("article_id", "part", name="uq_article_vectors_part"),
+)
+
+__all__ += ["article_vectors"]

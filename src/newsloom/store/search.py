@@ -17,10 +17,15 @@ PostgreSQL: one ``websearch_to_tsquery()`` per term, bound as a parameter, combi
 ``&&`` / ``||`` / ``!!``). Unbalanced quotes, ``AND OR``, ``NEAR(``, ``title:``, ``*``
 are plain text to the parser, so no query is a syntax error.
 
+Meaning, too: given the query's embedding, the :data:`VECTOR_POOL` nearest stored articles
+(store/vectors.py) that pass the same filters join the candidates, so "prisoner swap" can find
+a story that only says "detainee exchange".
+
 SQL only: ranking policy lives in enrich/rank.py. :meth:`SearchMixin.search` hands the top
-:data:`POOL` full-text matches (id, title, lead, time) to the caller's re-ranker (the hybrid
-fusion) and pages through the result; matches past the pool follow in full-text order, so
-pages never repeat or skip a result; at most :data:`MAX_RESULTS` are reachable. The home
+:data:`POOL` full-text matches and the vector candidates (id, title, lead, time, and each one's
+cosine to the query) to the caller's re-ranker (the hybrid fusion) and pages through the
+result; matches past the pool follow in full-text order, so pages never repeat or skip a
+result; at most :data:`MAX_RESULTS` are reachable. The home
 page's ranking reads :meth:`list_stories` and :meth:`recent_article_counts`.
 """
 
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
@@ -42,16 +48,19 @@ from .rows import to_model
 from .schema import MAX_ID, articles, comments, feeds, sources, stories, story_tags, tags, users
 
 __all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
-           "mark_html", "Reranker", "POOL", "MAX_RESULTS"]
+           "mark_html", "Reranker", "POOL", "VECTOR_POOL", "MAX_RESULTS"]
 
 POOL = 200                 # full-text candidates that get the hybrid (fused) ranking
+VECTOR_POOL = 100          # nearest stored articles that join them (hybrid search)
 MAX_RESULTS = 1000         # deepest reachable result
 PG_RANK_WINDOW = 5000      # PostgreSQL ranks the newest this many matches (see _fts_pg)
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"   # private-use markers, turned into <mark> after escaping
-# (query words, pool rows best-first by full text) -> (order, fused score per id, semantic score per id)
-Reranker = Callable[[list[str], list[Any]], tuple[list[int], dict[int, float], dict[int, float]]]
+# (query words, rows (id, title, lead, when) of every candidate, full-text pool ids best first,
+#  cosine to the query per candidate that has a vector) -> (order, fused score per id, semantic score per id)
+Reranker = Callable[[list[str], list[Any], list[int], dict[int, float]],
+                    tuple[list[int], dict[int, float], dict[int, float]]]
 
 PG_DOCUMENT = ("setweight(to_tsvector('english'::regconfig, coalesce(articles.title, '')), 'A') || "
                "setweight(to_tsvector('english'::regconfig, left(coalesce(articles.text, ''), 100000)), 'B')")
@@ -242,12 +251,16 @@ class SearchMixin:
     # -- full-text search ---------------------------------------------------------
     def search(self, query: str | ParsedQuery | None, *, source_id: int | None = None,
                since: datetime | None = None, until: datetime | None = None, tag: str | None = None,
-               limit: int = 20, offset: int = 0, rerank: Reranker | None = None) -> SearchResults:
+               limit: int = 20, offset: int = 0, rerank: Reranker | None = None,
+               vector: np.ndarray | None = None) -> SearchResults:
         """Articles matching `query` (see module docstring), filtered by publisher, date range
         [since, until) on published (else fetched) time and hashtag slug. With no query but
         some filter, the filtered articles newest first. Wire copies (duplicates) are left
-        out unless a publisher is chosen. The top POOL full-text matches are re-ordered by
-        `rerank` (the caller's ranking policy: enrich/rank.py) when one is given."""
+        out unless a publisher is chosen. With `vector` (the query's embedding), the
+        VECTOR_POOL stored articles nearest to it that pass the same filters (and contain no
+        excluded word) join the candidates. The top POOL full-text matches and those are
+        ordered by `rerank` (the caller's ranking policy: enrich/rank.py), which may drop
+        the vector candidates it finds too far; full-text matches past the pool follow."""
         pq = query if isinstance(query, ParsedQuery) else parse_query(query)
         limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_RESULTS))
         conds = self._search_conditions(source_id=source_id, since=since, until=until, tag=tag)
@@ -265,10 +278,18 @@ class SearchMixin:
         except DBAPIError as exc:   # a parser bug must not become a 500; say what failed
             raise NewsloomError(f"search: the query could not be run ({type(exc.orig).__name__})",
                                 code="bad_query") from None
-        total = min(total, MAX_RESULTS)
-        order, scores, semantic = (rerank(pq.words, self._pool_rows(ranked[:POOL])) if rerank
-                                   else (ranked[:POOL], {}, {}))
-        order += ranked[POOL:]
+        pool = ranked[:POOL]
+        near = self._vector_matches(pq, vector, conds) if vector is not None else []
+        if rerank:
+            cosines = self._cosines(vector, pool) if vector is not None else {}
+            cosines.update(near)
+            union = list(dict.fromkeys(pool + [i for i, _ in near]))
+            order, scores, semantic = rerank(pq.words, self._pool_rows(union), pool, cosines)
+        else:
+            order, scores, semantic = list(pool), {}, {}
+        extra = len(set(order) - set(pool))          # found by meaning only
+        total = min(total + extra, MAX_RESULTS)
+        order += [i for i in ranked[POOL:] if i not in scores]
         fts_pos = {i: n for n, i in enumerate(ranked, start=1)}
         page_ids = order[offset:offset + limit]
         marks = self._highlights(pq, page_ids)
@@ -318,6 +339,28 @@ class SearchMixin:
         count = select(func.count()).select_from(articles).where(match, *conds)
         with self.read() as conn:
             return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
+
+    def _vector_matches(self, pq: ParsedQuery, vector: np.ndarray, conds: list) -> list[tuple[int, float]]:
+        """(id, cosine) of the stored articles nearest to `vector` that pass `conds` and hold
+        none of the query's excluded terms, best first."""
+        near = self.vector_index().search(vector, VECTOR_POOL * (4 if len(conds) > 1 else 1))
+        if not near:
+            return []
+        q = select(articles.c.id, articles.c.title, articles.c.text).where(articles.c.id.in_([i for i, _ in near]), *conds)
+        with self.read() as conn:
+            rows = {r.id: r for r in conn.execute(q)}
+        banned = [" ".join(t.words) for t in pq.excluded]
+
+        def clean(r: Any) -> bool:
+            text = " ".join(_WORD.findall(f"{r.title} {r.text}".lower()))
+            return not any(re.search(rf"\b{re.escape(b)}\b", text) for b in banned)
+
+        return [(i, c) for i, c in near if i in rows and clean(rows[i])][:VECTOR_POOL]
+
+    def _cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Exact cosine of `vector` to each stored article vector among `ids`."""
+        stored = self.article_vectors(ids)
+        return {i: float(v[0] @ vector) for i, v in stored.items()}
 
     def _pool_rows(self, pool: list[int]) -> list[Any]:
         """(id, title, lead, when) of the pool's articles, in pool order: what a re-ranker sees."""

@@ -27,10 +27,12 @@ from typing import Any
 
 from ..enrich.charts import story_charts
 from ..enrich.compare import Claim, Disagreement, disagreements
+from ..enrich.embed import query_vector
 from ..enrich.hashtags import story_hashtags
 from ..enrich.llm import LLMClient
 from ..enrich.qa import Answer, answer
 from ..enrich.summarize import Cited, story_brief, summarize
+from ..enrich.text import words
 from ..enrich.timeline import Event, timeline
 from ..models import Article, Tag, parse_utc
 from ..settings import Settings
@@ -185,7 +187,10 @@ def ask_story(store: Store, story_id: int, question: str, settings: Settings | N
     """Passages from the story's own articles that answer `question`, cited; or found=False.
     Reads only; the optional LLM rewrite waits at most `timeout` seconds."""
     question = " ".join(question.split())[:300]
-    result = answer(question, _story_articles(store, story_id))
+    articles = _story_articles(store, story_id)
+    vectors = store.article_vectors([a.id for a in articles], parts=True)   # stored by the embed stage
+    result = answer(question, articles, question_vector=query_vector(words(question)) if vectors else None,
+                    vectors=vectors)
     client = llm_client(settings, timeout=timeout)
     if client and result.found:
         rewritten = client.answer(question, result.passages)

@@ -19,9 +19,12 @@ orchestrates them; no page does any of this work.
                       whole articles or none, and a re-run adds nothing. A feed's entries go
                       a few at a time (ingest_entries: half the fetcher's connections), so
                       a feed with thousands of new items never queues ahead of the others.
-  3. cluster_pending  One consumer at a time (the store's cluster lock), oldest first:
-                      wire-copy dedupe, online clustering, related articles; the stories it
-                      touches are marked dirty.
+  3. cluster_pending  First embed_pending: every article without a vector of the current
+                      model gets one for its title and lead and one per passage
+                      (enrich/embed.py), written once (store/vectors.py). Then one consumer
+                      at a time (the store's cluster lock), oldest first: wire-copy dedupe,
+                      online clustering, related articles (nearest vectors in other
+                      stories); the stories it touches are marked dirty.
   4. build_insights   Each dirty story once its burst is over (no change for `quiet_for`
                       seconds, or after `max_wait` at most): hashtags, brief, timeline,
                       disagreements, charts and the summaries of its new articles, stored
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
+from ..enrich.embed import embed_articles
 from ..errors import FetchError, NewsloomError, NotFound, ParseError
 from ..extract.article import extract_article
 from ..extract.sanitize import html_to_text, sanitize_html
@@ -56,11 +60,12 @@ from .insights import build_story_insights
 from .stories import StoryEngine, cluster_articles
 
 __all__ = ["RefreshReport", "SettleReport", "refresh", "refresh_feeds", "refresh_feed", "ingest_entry",
-           "ingest_entries", "ingest_workers", "cluster_pending", "build_insights", "settle", "select_feeds",
+           "ingest_entries", "ingest_workers", "embed_pending", "cluster_pending", "build_insights", "settle", "select_feeds",
            "build_article", "entry_lease", "fetch_policy", "content_hash"]
 
 log = logging.getLogger("newsloom.pipeline")
 HTML_TYPES = ("text/html", "application/xhtml")
+EMBED_BATCH = 200               # articles per embedding transaction
 MAX_ENTRY_ATTEMPTS = 5          # then the entry is stored from the feed's own content, or dropped
 
 
@@ -275,9 +280,26 @@ async def ingest_entries(store: Store, fetcher: Fetcher, pending_ids: Iterable[i
 
 
 # -- 3 and 4: stories ------------------------------------------------------------------------
+def embed_pending(store: Store, *, limit: int | None = None) -> int:
+    """Step 3, first half: vectors for every article that has none of the current model,
+    EMBED_BATCH articles per transaction. Returns how many articles were embedded."""
+    done = 0
+    ids = store.unembedded_article_ids(limit=limit)
+    for i in range(0, len(ids), EMBED_BATCH):
+        rows = store.texts_to_embed(ids[i:i + EMBED_BATCH])
+        done += store.put_vectors(zip([r[0] for r in rows], embed_articles([(t, x) for _, t, x in rows])))
+    return done
+
+
 def cluster_pending(store: Store, engine: StoryEngine | None = None, *, limit: int | None = None) -> int:
-    """Step 3: every article without a story joins one (oldest first); touched stories are
-    marked dirty."""
+    """Step 3: vectors for new articles (embed_pending), then every article without a story
+    joins one (oldest first); touched stories are marked dirty. A failed embedding is
+    recorded and clustering goes on (related articles then come from the clusterer alone)."""
+    try:
+        embed_pending(store, limit=limit)
+    except Exception as exc:  # noqa: BLE001 - recorded; the next run retries
+        log.exception("embed_failed")
+        _stage_failed(store, "embed", f"{type(exc).__name__}: {exc}")
     try:
         return cluster_articles(store, engine=engine, limit=limit)
     except Exception as exc:  # noqa: BLE001 - recorded; the next run retries (the engine rebuilds from the log)
