@@ -42,6 +42,19 @@ def demo_rows() -> list[dict]:
             for a in load_gold_articles("http://demo.test", DEMO_NOW)]
 
 
+def ecbplus_rows() -> dict[str, list[dict]]:
+    """The ECB+ dev files (``../shared/data/clustering/``) when present: real news, the
+    threshold is chosen on them together with the synthetic streams."""
+    base = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "clustering")
+    out = {}
+    for name in ("synthdates", "samedate"):
+        path = os.path.join(base, f"ecbplus_dev_{name}.jsonl")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                out[f"ecb_{name}"] = [json.loads(line) for line in fh if line.strip()]
+    return out
+
+
 # ---------------------------------------------------------------------- benchmark
 
 def bench_one(n: int, seed: int) -> dict:
@@ -150,7 +163,7 @@ def logistic(X, y, l2=1e-3, steps=4000, lr=2.0):
 
 def tune() -> None:
     streams = {"synth1": list(generate(3000, seed=1)), "synth2": list(generate(3000, seed=2)),
-               "demo": demo_rows()}
+               "demo": demo_rows(), **ecbplus_rows()}
     held_out = {"synth3": list(generate(3000, seed=3))}
     caches = {k: {} for k in [*streams, *held_out]}
     X, y = [], []
@@ -177,12 +190,12 @@ def tune() -> None:
     print(f"{'weights (title, lead, body, entities, time)':>44} {'thr':>5} "
           + " ".join(f"{k:>7}" for k in streams) + f" {'mean':>7}")
     for weights in options:
-        for thr in (0.29, 0.32, 0.35, 0.38, 0.41, 0.44):
+        for thr in (0.12, 0.14, 0.155, 0.17, 0.20, 0.23):
             fs = [run(k, rows, weights=weights, threshold=thr) for k, rows in streams.items()]
             print(f"{str(weights):>44} {thr:>5.2f} " + " ".join(f"{f:>7.3f}" for f in fs)
                   + f" {sum(fs) / len(fs):>7.3f}", flush=True)
     print("\nmerge threshold (default weights and threshold):")
-    for mt in (None, 0.6, 0.7, 0.8):
+    for mt in (None, 0.5, 0.6, 0.7, 0.8):
         fs = [run(k, rows, merge_threshold=mt) for k, rows in streams.items()]
         print(f"  {str(mt):>5} " + " ".join(f"{f:>7.3f}" for f in fs))
     print("\nwindow / half-life (default weights and threshold):")
