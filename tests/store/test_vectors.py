@@ -72,11 +72,12 @@ def test_vector_index_prefilter_matches_exact_search_on_a_large_index(monkeypatc
     import newsloom.store.vectors as vectors
 
     rng = np.random.default_rng(7)
-    base = rng.normal(size=(3000, 256)).astype(np.float32)
+    # like the model's PCA output: variance falls off along the dimensions
+    base = (rng.normal(size=(3000, 256)) / np.sqrt(1 + np.arange(256) / 16)).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
     index = VectorIndex()
     index.add(list(range(1, 3001)), base)
-    monkeypatch.setattr(vectors, "EXACT_LIMIT", 100)        # force the sign-bit prefilter
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 100)        # force the two-stage scan
     monkeypatch.setattr(vectors, "RERANK", 300)
     hits = 0
     for q in base[:50] + 0.03 * rng.normal(size=(50, 256)).astype(np.float32):
