@@ -9,7 +9,7 @@
 For each backend:
 
 1. Build: a fresh store (``Store(url).migrate()``: the real schema, FTS5 table and triggers,
-   GIN expression index), then N articles from :class:`Newsroom` (English words in the
+   PostgreSQL's article_search table and its triggers), then N articles from :class:`Newsroom` (English words in the
    frequency order of the embedding model's vocabulary, Zipfian; 24 topics; stories of ~8
    articles with their own people, place, organisation and event words; 200 publishers;
    1,400 articles a day up to 2026-03-12; 5 % wire copies) inserted with SQLAlchemy Core in
@@ -459,7 +459,7 @@ def describe(store: Store) -> None:
         else:
             rows = conn.execute(sa.text(
                 "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relnamespace = "
-                "current_schema()::regnamespace AND relname IN ('articles', 'article_vectors', 'ix_articles_search')")).all()
+                "current_schema()::regnamespace AND relname IN ('articles', 'article_vectors', 'article_search')")).all()
             print("  " + "  ".join(f"{name} {size / 2**30:.2f} GiB" for name, size in sorted(rows)))
             print("  server: " + ", ".join(f"{k} {conn.execute(sa.text(f'SHOW {k}')).scalar()}"
                                            for k in ("shared_buffers", "work_mem", "effective_cache_size")))
@@ -599,6 +599,9 @@ def recall(store: Store, qs: list[Query]) -> dict[str, float]:
 def measure(url: str, name: str, qs: list[Query], profile: bool) -> dict[str, Any]:
     store = Store(url)                     # a fresh process's Store: nothing loaded yet
     try:
+        s = time.perf_counter()
+        store.migrate()                        # a build kept from an older schema catches up
+        print(f"  schema {store.schema_revision()} (migrate: {time.perf_counter() - s:.1f} s)")
         describe(store)
         rss0 = _rss_mb()[0]
         s = time.perf_counter()

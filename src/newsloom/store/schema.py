@@ -163,10 +163,10 @@ comments = Table(
 )
 Index("ix_comments_story_id", comments.c.story_id)
 
-# -- search (migration 0004) ---------------------------------------------------
+# -- search (migrations 0004, 0010) -------------------------------------------
 # The full-text index itself is backend-specific and lives outside this metadata: on
-# SQLite the FTS5 table `articles_fts` (kept in step by triggers), on PostgreSQL the GIN
-# expression index `ix_articles_search`; store/search.py queries both. This plain index
+# SQLite the FTS5 table `articles_fts`, on PostgreSQL the table `article_search` (each
+# article's tsvector, GIN-indexed), both kept in step by triggers; store/search.py queries both. This plain index
 # serves the publisher pages.
 Index("ix_articles_source_id", articles.c.source_id)
 

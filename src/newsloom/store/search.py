@@ -1,16 +1,18 @@
 """Store methods for search, ranking and browsing (mixed into Store).
 
-Full text, one interface over two engines (indexes from migration 0004):
+Full text, one interface over two engines (indexes from migrations 0004 and 0010):
 
 * SQLite: the FTS5 table ``articles_fts`` (external content over articles.title/text,
   porter stemming, kept in step by triggers). Rank ``bm25(articles_fts, 5.0, 1.0)`` (a
   title hit weighs five text hits); highlights ``highlight()`` on the title and
   ``snippet()`` on the text.
-* PostgreSQL: :data:`PG_DOCUMENT` (title weight A, text weight B), the expression its
-  GIN index is built on; rank ``ts_rank_cd`` over the newest :data:`RANK_WINDOW`
-  matches (ranking recomputes the tsvector, so its cost is bounded); highlights ``ts_headline``.
-  SQLite likewise ranks (bm25) only the newest RANK_WINDOW matches, taken in rowid order as
-  FTS5 yields them. Counts stop at MAX_RESULTS + 1: nothing past it is reachable.
+* PostgreSQL: ``article_search``, each article's weighted tsvector (title weight A, text
+  weight B) stored by triggers and indexed by GIN; rank ``ts_rank_cd`` over the stored
+  documents; highlights ``ts_headline``.
+
+Both rank only the newest :data:`RANK_WINDOW` matches (highest article ids: arrival order),
+so a word in every other article costs a bounded amount, and counts stop at MAX_RESULTS + 1
+(nothing past it is reachable).
 
 A user's query never reaches either engine as written. :func:`parse_query` reduces it to
 terms made of letters and digits (words, "quoted phrases", ``-excluded``, ``a OR b``);
@@ -64,8 +66,6 @@ MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"   # private-use markers, turned into 
 Reranker = Callable[[list[str], list[Any], list[int], dict[int, float]],
                     tuple[list[int], dict[int, float], dict[int, float]]]
 
-PG_DOCUMENT = ("setweight(to_tsvector('english'::regconfig, coalesce(articles.title, '')), 'A') || "
-               "setweight(to_tsvector('english'::regconfig, left(coalesce(articles.text, ''), 100000)), 'B')")
 _PG_CONFIG = "'english'::regconfig"
 _PG_TITLE_OPTS = f"HighlightAll=true, StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}"
 _PG_TEXT_OPTS = (f'MaxFragments=2, MaxWords=28, MinWords=10, FragmentDelimiter=" … ", '
@@ -340,18 +340,20 @@ class SearchMixin:
             return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
 
     def _fts_pg(self, pq: ParsedQuery, conds: list, want: int) -> tuple[list[int], int]:
-        doc = sa.literal_column(PG_DOCUMENT)
+        # article_search holds each article's tsvector (migration 0010): the newest
+        # RANK_WINDOW matches (highest ids first: a walk down the primary key that tests each
+        # stored document, or the GIN index for a rare word, as the planner sees fit), then
+        # ts_rank_cd over those, reading the stored documents.
+        search = sa.table("article_search", sa.column("article_id"), sa.column("doc"))
         tsq = pq.tsquery()
-        match = doc.op("@@")(tsq)
-        rank = func.ts_rank_cd(doc, tsq).label("rank")
-        # Ranking re-derives the tsvector (the index is on an expression): rank the newest
-        # RANK_WINDOW matches only, so a very common word costs a bounded amount.
-        window = select(articles.c.id).where(match, *conds).order_by(_WHEN.desc(), articles.c.id.desc())\
-            .limit(RANK_WINDOW).subquery()
-        q = (select(articles.c.id, rank).join(window, window.c.id == articles.c.id)
-             .order_by(rank.desc(), articles.c.id).limit(want))
+        match = search.c.doc.op("@@")(tsq)
+        joined = search.join(articles, articles.c.id == search.c.article_id)
+        window = (select(search.c.article_id.label("id"), func.ts_rank_cd(search.c.doc, tsq).label("rank"))
+                  .select_from(joined).where(match, *conds)
+                  .order_by(search.c.article_id.desc()).limit(RANK_WINDOW).subquery())
+        q = select(window.c.id).order_by(window.c.rank.desc(), window.c.id).limit(want)
         count = select(func.count()).select_from(
-            select(articles.c.id).where(match, *conds).limit(MAX_RESULTS + 1).subquery())
+            select(search.c.article_id).select_from(joined).where(match, *conds).limit(MAX_RESULTS + 1).subquery())
         with self.read() as conn:
             return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
 
