@@ -8,7 +8,9 @@ from datetime import timedelta
 import numpy as np
 
 from newsloom.enrich.embed import MODEL_ID, embed, query_vector
+from newsloom.enrich.rank import hybrid_order
 from newsloom.models import Article, utcnow
+from newsloom.store.search import parse_query
 from newsloom.store.vectors import VectorIndex
 from newsloom.tasks.pipeline import embed_pending
 
@@ -42,6 +44,11 @@ def test_embed_stage_writes_each_article_once_and_the_index_finds_by_meaning(sto
     near = store.nearest_articles(query_vector(["fire"]), 2)
     assert {i for i, _ in near} == {ids["fire"], ids["blaze"]}
     assert near[0][1] >= near[1][1]
+    # search: meaning joins a plain query; an excluded term asks for full-text matches only
+    found = {h.article.id for h in store.search(parse_query("flames"), vector=query_vector(["flames"]),
+                                                  rerank=hybrid_order).hits}
+    assert ids["fire"] in found and ids["match"] not in found
+    assert store.search(parse_query("flames -cup"), vector=query_vector(["flames"]), rerank=hybrid_order).hits == []
 
 
 def test_index_catches_up_and_follows_edits_and_resets(store):

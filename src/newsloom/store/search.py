@@ -258,9 +258,9 @@ class SearchMixin:
         """Articles matching `query` (see module docstring), filtered by publisher, date range
         [since, until) on published (else fetched) time and hashtag slug. With no query but
         some filter, the filtered articles newest first. Wire copies (duplicates) are left
-        out unless a publisher is chosen. With `vector` (the query's embedding), the
-        VECTOR_POOL stored articles nearest to it that pass the same filters (and contain no
-        excluded word) join the candidates. The top POOL full-text matches and those are
+        out unless a publisher is chosen. With `vector` (the query's embedding) and no
+        excluded term, the VECTOR_POOL stored articles nearest to it that pass the same
+        filters join the candidates. The top POOL full-text matches and those are
         ordered by `rerank` (the caller's ranking policy: enrich/rank.py), which may drop
         the vector candidates it finds too far; full-text matches past the pool follow."""
         pq = query if isinstance(query, ParsedQuery) else parse_query(query)
@@ -283,7 +283,9 @@ class SearchMixin:
             raise NewsloomError(f"search: the query could not be run ({type(exc.orig).__name__})",
                                 code="bad_query") from None
         pool = ranked[:POOL]
-        near = self._vector_matches(pq, vector, conds) if vector is not None else []
+        if pq.excluded:             # an exclusion asks for exact matches: full text alone
+            vector = None
+        near = self._vector_matches(vector, conds) if vector is not None else []
         if rerank:
             cosines = self._cosines(vector, pool) if vector is not None else {}
             cosines.update(near)
@@ -357,23 +359,15 @@ class SearchMixin:
         with self.read() as conn:
             return list(conn.execute(q).scalars()), conn.execute(count).scalar_one()
 
-    def _vector_matches(self, pq: ParsedQuery, vector: np.ndarray, conds: list) -> list[tuple[int, float]]:
-        """(id, cosine) of the stored articles nearest to `vector` that pass `conds` and hold
-        none of the query's excluded terms, best first."""
+    def _vector_matches(self, vector: np.ndarray, conds: list) -> list[tuple[int, float]]:
+        """(id, cosine) of the stored articles nearest to `vector` that pass `conds`, best first."""
         near = self.vector_index().search(vector, VECTOR_POOL * (4 if len(conds) > 1 else 1))
         if not near:
             return []
-        banned = [" ".join(t.words) for t in pq.excluded]
-        columns = [articles.c.id, articles.c.title, articles.c.text] if banned else [articles.c.id]
-        q = select(*columns).where(articles.c.id.in_([i for i, _ in near]), *conds)
+        q = select(articles.c.id).where(articles.c.id.in_([i for i, _ in near]), *conds)
         with self.read() as conn:
-            rows = {r.id: r for r in conn.execute(q)}
-
-        def clean(r: Any) -> bool:
-            text = " ".join(_WORD.findall(f"{r.title} {r.text}".lower()))
-            return not any(re.search(rf"\b{re.escape(b)}\b", text) for b in banned)
-
-        return [(i, c) for i, c in near if i in rows and (not banned or clean(rows[i]))][:VECTOR_POOL]
+            passing = set(conn.execute(q).scalars())
+        return [(i, c) for i, c in near if i in passing][:VECTOR_POOL]
 
     def _cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Exact cosine of `vector` to each stored article vector among `ids`."""
