@@ -1,4 +1,4 @@
-"""The full-text index objects migrations 0004 and 0010 create, per backend, kept in step
+"""The full-text index objects migrations 0004, 0010 and 0011 create, per backend, kept in step
 with the articles by triggers."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ def test_full_text_index_exists_and_is_used(store):
     with store.read() as conn:
         if store.is_sqlite:
             names = set(conn.execute(sa.text("SELECT name FROM sqlite_master")).scalars())
-            assert {"articles_fts", "articles_fts_ai", "articles_fts_ad", "articles_fts_au"} <= names
+            assert {"articles_fts", "articles_fts_content", "articles_fts_ai", "articles_fts_ad",
+                    "articles_fts_au"} <= names
             plan = " ".join(str(r) for r in conn.execute(sa.text(
                 "EXPLAIN QUERY PLAN SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'x'")))
             assert "VIRTUAL TABLE INDEX" in plan
@@ -21,7 +22,11 @@ def test_full_text_index_exists_and_is_used(store):
             plan = "\n".join(conn.execute(sa.text(
                 "EXPLAIN SELECT article_id FROM article_search WHERE doc @@ websearch_to_tsquery('english', 'x')"
             )).scalars())
-            assert "ix_article_search_doc" in plan, plan
+            assert "ix_article_search_doc_facets" in plan, plan
+            plan = "\n".join(conn.execute(sa.text(
+                "EXPLAIN SELECT article_id FROM article_search WHERE facets @@ to_tsquery('simple', 'src1')"
+            )).scalars())
+            assert "ix_article_search_doc_facets" in plan, plan
 
 
 def test_postgres_search_documents_follow_inserts_edits_and_deletes(store):

@@ -188,7 +188,7 @@ def test_xss_in_titles_and_text_is_escaped_in_results(client, store):
 
 def test_pure_query_parser_and_ranking():
     assert parse_query('Kestrel-1 "rate rise" -mortgage flood OR storm').fts5() == \
-        '(("kestrel 1") AND ("rate rise") AND ("flood" OR "storm")) NOT ("mortgage")'
+        '{title text} : ((("kestrel 1") AND ("rate rise") AND ("flood" OR "storm")) NOT ("mortgage"))'
     for q in ("AND OR", "", None, "-", '""', "NOT", "(((", "\x00"):
         assert not parse_query(q)
     assert str(parse_query('"unbalanced phrase')) == "unbalanced phrase"          # a stray quote is text
