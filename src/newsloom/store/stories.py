@@ -97,6 +97,10 @@ class ClusterSection:
             q = q.where(sa.or_(cluster_events.c.kind != "assign", articles.c.published_at >= published_after))
         return list(self.conn.execute(q))
 
+    def has_event(self, seq: int) -> bool:
+        """Whether the log still holds entry `seq` (a rewrite by recluster deletes the old ones)."""
+        return self.conn.execute(select(cluster_events.c.seq).where(cluster_events.c.seq == seq)).first() is not None
+
     def article(self, article_id: int) -> Article:
         row = self.conn.execute(self.store._article_select().where(articles.c.id == article_id)).first()
         if row is None:

@@ -32,11 +32,9 @@ duplicate mark), then one ``merge`` per emptied old story, appended *after* the 
 
 - A new engine replays exactly the new state: every article once, into its final story
   (the emptied stories' merges are no-ops for it, as they hold nothing).
-- A running engine replays from its last sequence number, so it sees every new ``assign``;
-  the first one for an article it already holds makes ``StoryClusterer.observe`` refuse
-  (ValueError), which aborts that batch (nothing of it is kept) and drops the engine's
-  memory: its next batch rebuilds from the log, which now holds only the new state. One
-  failed batch per running engine, recorded on /status and retried; never a stale decision.
+- A running engine checks, before each batch, that the entry it read last is still in the
+  log (``ClusterSection.has_event``); it is not after a rewrite, so the engine drops its
+  memory and replays the new state first: never a stale decision, and no failed batch.
 
 Appending to the old log instead would make every new engine replay each article twice
 (refused the same way, forever), and replaying the fresh run's own decisions (with its

@@ -60,6 +60,10 @@ class StoryEngine:
 
     def _replay(self, section: ClusterSection) -> None:
         cutoff = None
+        if self.clusterer is not None and self.last_seq and not section.has_event(self.last_seq):
+            # The entry we read last is gone: `newsloom recluster` rewrote the log (or its
+            # article was deleted). Our memory may be stale: start again from the log.
+            self.clusterer = None
         if self.clusterer is None:
             self.clusterer, self.last_seq = StoryClusterer(**self.options), 0
             latest = self.store.list_articles(limit=1)
