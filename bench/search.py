@@ -363,6 +363,7 @@ def build(store: Store, room: Newsroom) -> None:
             conn.execute(sa.text("VACUUM ANALYZE articles"))
             conn.execute(sa.text("VACUUM ANALYZE article_vectors"))
             conn.execute(sa.text("ANALYZE stories"))
+            conn.execute(sa.text("ANALYZE article_search"))   # filled by triggers: no statistics otherwise
     t_vac = time.perf_counter() - s
     total = time.perf_counter() - started
     print(f"  generate {t_gen:7.1f} s  {n / t_gen:9,.0f} articles/s   (~{words / n:.0f} words each)")

@@ -173,6 +173,10 @@ Index("ix_articles_source_id", articles.c.source_id)
 # -- community (migration 0003): accounts, comments, moderation, follows, rate limits --------
 from sqlalchemy import func  # noqa: E402  (kept with the tables that need it)
 
+# An article's time as search filters and sorts by it (published, else fetched; migration 0011):
+# its statistics also tell the PostgreSQL planner how many articles a date range holds.
+Index("ix_articles_when", func.coalesce(articles.c.published_at, articles.c.fetched_at))
+
 # A comment deleted by its author while it has replies stays as a "[deleted]" placeholder.
 comments.append_column(Column("deleted_at", UTCDateTime))
 

@@ -17,6 +17,8 @@ configuration), set by the same trigger function, which now also runs when the p
 the times change. One GIN index covers the document and the facets together (it replaces
 0010's index on the document alone).
 
+Both: an index on ``coalesce(published_at, fetched_at)``, the time search filters and sorts by.
+
 Revision ID: 0011
 Revises: 0010
 """
@@ -119,13 +121,23 @@ PG_DOWN = [
 ]
 
 
+# Both: an index on the time search filters and sorts by. Without it PostgreSQL guessed that
+# a year of articles was 0.5% of them and scanned every article to test the date (1.2 s at
+# 1,000,000 articles for a rare word and a year).
+WHEN_INDEX = "CREATE INDEX ix_articles_when ON articles (coalesce(published_at, fetched_at))"
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": SQLITE_UP, "postgresql": PG_UP}.get(dialect, []):
         op.execute(statement)
+    op.execute(WHEN_INDEX)
+    if dialect == "postgresql":
+        op.execute("ANALYZE articles")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_articles_when")
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": SQLITE_DOWN, "postgresql": PG_DOWN}.get(dialect, []):
         op.execute(statement)
