@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from newsloom.models import Article
+from newsloom.store import Store, open_store
+from newsloom.store import migrate as migrations
 from newsloom.store.search import (FACET_DAY, FACET_MONTH, FACET_SOURCE, FACET_YEAR, FACET_YEARS, _date_facets,
                                    facet_terms)
 
@@ -126,3 +128,27 @@ def test_a_users_word_never_matches_a_facet(store):
     for word in (FACET_SOURCE.format(src.id), T0.strftime(FACET_DAY), T0.strftime(FACET_MONTH), T0.strftime(FACET_YEAR)):
         assert store.search(word).total == 0, word
     assert store.search("guild", source_id=src.id).total == 1
+
+
+def test_upgrading_a_filled_store_indexes_the_facets_of_its_articles(tmp_path, pg_schema_factory):
+    """Migration 0011 on a store that already holds articles (0010): the FTS5 rebuild and the
+    PostgreSQL backfill give every stored article its facets, and later edits keep them."""
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", pg_schema_factory("nl_upgrade")):
+        old = Store(url)
+        with old.write() as conn:
+            migrations.upgrade(conn, "0010")
+        src = old.upsert_source("Lantern Post")
+        a, _ = old.add_article(Article(url="https://l.example/old", title="Lanthorn archive", source_id=src.id,
+                                       published_at=T0, fetched_at=T0, text="Kept from before."))
+        old.close()
+        store = open_store(url)                       # migrates to head
+        try:
+            assert store.schema_revision() == "0011"
+            day = dict(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=1))
+            assert [h.article.id for h in store.search("lanthorn", source_id=src.id, **day).hits] == [a.id]
+            assert store.search("lanthorn", source_id=src.id + 1).total == 0
+            store.update_article(a.id, published_at=T0 + timedelta(days=3))
+            assert store.search("lanthorn", **day).total == 0
+        finally:
+            store.reset()
+            store.close()
