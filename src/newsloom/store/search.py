@@ -2,9 +2,9 @@
 
 Full text, one interface over two engines (indexes from migrations 0004, 0010 and 0011):
 
-* SQLite: the FTS5 table ``articles_fts`` (external content over articles.title/text,
-  porter stemming, kept in step by triggers). Rank ``bm25(articles_fts, 5.0, 1.0)`` (a
-  title hit weighs five text hits); highlights ``highlight()`` on the title and
+* SQLite: the FTS5 table ``articles_fts`` (external content over articles.title/text and
+  the facets, porter stemming, kept in step by triggers). Rank ``bm25(articles_fts, 5.0,
+  1.0, 0.0)`` (a title hit weighs five text hits, the facets nothing); highlights ``highlight()`` on the title and
   ``snippet()`` on the text.
 * PostgreSQL: ``article_search``, each article's weighted tsvector (title weight A, text
   weight B) stored by triggers and indexed by GIN; rank ``ts_rank_cd`` over the stored
