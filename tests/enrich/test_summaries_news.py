@@ -106,6 +106,9 @@ def test_safe_trimming_keeps_one_run_of_the_sentence():
         "The ship carried timber from Veltria."
     assert trim("Two crew members were treated in hospital, a spokesman told reporters on Tuesday.") == \
         "Two crew members were treated in hospital."
+    # a named body is a speaker however long its name
+    assert trim("The outer channel stays closed until Friday, the Veltrian Office for the Protection "
+                "of the Coast and Harbours said on Monday.") == "The outer channel stays closed until Friday."
     assert trim("But the harbour master closed the outer channel to all shipping.") == \
         "The harbour master closed the outer channel to all shipping."
     assert trim("The channel was closed on Tuesday, which angered the fishermen.") == "The channel was closed on Tuesday."

@@ -259,8 +259,10 @@ _OPENER_RE = re.compile(
 _NOT_SPEAKER = (r"(?!(?i:which|who|whom|whose|that|and|but|or|while|as|when|where|if|because|after|before"
                 r"|although|though|since|so|with|including|to|for|it)\b)")
 _WORD = r"[^\s,;:\"“”]+"
-_SPEAKER = _NOT_SPEAKER + rf"(?:{_WORD}\s+){{0,7}}?"             # "police", "the state-run agency"
 _NAME = r"[A-Z][\w.'’&\-]*(?:\s+[A-Z][\w.'’&\-]*){0,3}"
+# A named body, however long its name: "the Federal Office for the Protection of the Coast".
+_INSTITUTION = r"(?:the\s+)?[A-Z][\w.'’&\-]*(?:\s+(?:[A-Z][\w.'’&\-]*|of|for|the|on|and))*?\s+"
+_SPEAKER = _NOT_SPEAKER + rf"(?:{_INSTITUTION}|(?:{_WORD}\s+){{0,7}}?)"   # "police", "the state-run agency"
 _TOLD = rf"told\s+(?:{_NAME}|reporters|journalists|the\s+{_WORD}|an?\s+{_WORD}(?:\s+{_WORD})?)"
 _WHEN = (r"(?:\s+(?i:on|early|late|last|this|in|at|during|earlier|later|today|yesterday|tonight|monday"
          rf"|tuesday|wednesday|thursday|friday|saturday|sunday)\b(?:\s+{_WORD}){{0,3}})?")
