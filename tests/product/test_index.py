@@ -1,5 +1,5 @@
-"""The full-text index objects migrations 0004, 0010 and 0011 create, per backend, kept in step
-with the articles by triggers."""
+"""The full-text index objects migrations 0004, 0010, 0011 and 0012 create, per backend, kept in
+step with the articles by triggers."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ def test_full_text_index_exists_and_is_used(store):
                 "EXPLAIN SELECT article_id FROM article_search WHERE facets @@ to_tsquery('simple', 'src1')"
             )).scalars())
             assert "ix_article_search_doc_facets" in plan, plan
+        # the originals (not wire copies) that search keeps: 0012, both backends
+        plan = "\n".join(str(r) for r in conn.execute(sa.text(
+            ("EXPLAIN QUERY PLAN " if store.is_sqlite else "EXPLAIN ")
+            + "SELECT id FROM articles WHERE duplicate_of IS NULL AND id > 5 ORDER BY id DESC")))
+        assert "ix_articles_original" in plan, plan
 
 
 def test_postgres_search_documents_follow_inserts_edits_and_deletes(store):

@@ -17,7 +17,7 @@ T0 = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)
 
 
 def test_schema_is_migrated_to_head_and_matches_tables(store):
-    assert store.schema_revision() == "0011"
+    assert store.schema_revision() == "0012"
     names = set(sa.inspect(store.engine).get_table_names())
     assert {t.name for t in metadata.sorted_tables} <= names
     for table in metadata.sorted_tables:
@@ -28,7 +28,7 @@ def test_schema_is_migrated_to_head_and_matches_tables(store):
 def test_migrate_twice_is_harmless(store):
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == "0011"
+    assert store.schema_revision() == "0012"
 
 
 def test_source_upsert_is_idempotent(store):

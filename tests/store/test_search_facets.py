@@ -13,7 +13,7 @@ from newsloom.models import Article
 from newsloom.store import Store, open_store
 from newsloom.store import migrate as migrations
 from newsloom.store.search import (FACET_DAY, FACET_MONTH, FACET_SOURCE, FACET_YEAR, FACET_YEARS, _date_facets,
-                                   facet_terms)
+                                   facet_terms, facets_are_exact)
 
 T0 = datetime(2026, 2, 20, 6, 0, tzinfo=timezone.utc)
 
@@ -64,6 +64,13 @@ def test_facet_terms_for_publisher_open_ends_and_odd_ranges():
     assert facet_terms(since=datetime(1850, 1, 1, tzinfo=timezone.utc)) == []      # no date group: too old
     assert facet_terms(since=T0, until=T0 - timedelta(days=1)) == [["day0"]]          # empty range
     assert FACET_MONTH == "mon%Y%m" and FACET_YEAR == "yr%Y"
+    # the tokens alone keep a range of whole UTC days within FACET_YEARS, and nothing else
+    midnight = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    assert facets_are_exact(None, None) and facets_are_exact(midnight, None) and facets_are_exact(None, midnight)
+    assert facets_are_exact(midnight.astimezone(plus2), midnight + timedelta(days=2))
+    assert not facets_are_exact(midnight + timedelta(hours=1), None)
+    assert not facets_are_exact(datetime(2026, 3, 5, tzinfo=plus2), None)
+    assert not facets_are_exact(datetime(1850, 1, 1, tzinfo=timezone.utc), None)
 
 
 def _corpus(store) -> list[Article]:
@@ -91,9 +98,15 @@ def test_filtered_search_returns_exactly_what_the_conditions_keep(store):
     sources = sorted({a.source_id for a in arts})
     rng = random.Random(11)
     cases = [(None, None, None), (sources[0], None, None)]
-    for _ in range(14):
+    for n in range(30):
         since = T0 - timedelta(days=rng.randrange(500), hours=rng.randrange(24))
         until = since + timedelta(days=rng.choice([1, 3, 30, 90, 400]), hours=rng.randrange(24))
+        if n % 3 == 1:  # whole UTC days, as the search page asks: the facets alone keep the range
+            since, until = (d.replace(hour=0, minute=0) for d in (since, until))
+            assert facets_are_exact(since, until)
+        elif n % 3 == 2:  # ends a minute past one article and at another: their days' facets keep too much
+            first, last = sorted(rng.sample([_when(a) for a in arts], 2))
+            since, until = first + timedelta(minutes=1), last
         cases.append((rng.choice([None, *sources]), rng.choice([since, None]), rng.choice([until, None])))
     for source_id, since, until in cases:
         want = {a.id for a in arts
@@ -131,8 +144,9 @@ def test_a_users_word_never_matches_a_facet(store):
 
 
 def test_upgrading_a_filled_store_indexes_the_facets_of_its_articles(tmp_path, pg_schema_factory):
-    """Migration 0011 on a store that already holds articles (0010): the FTS5 rebuild and the
-    PostgreSQL backfill give every stored article its facets, and later edits keep them."""
+    """Migrations 0011 and 0012 on a store that already holds articles (0010): the FTS5
+    rebuild and the PostgreSQL backfill give every stored article its facets, and later
+    edits keep them."""
     for url in (f"sqlite:///{tmp_path / 'old.db'}", pg_schema_factory("nl_upgrade")):
         old = Store(url)
         with old.write() as conn:
@@ -143,7 +157,12 @@ def test_upgrading_a_filled_store_indexes_the_facets_of_its_articles(tmp_path, p
         old.close()
         store = open_store(url)                       # migrates to head
         try:
-            assert store.schema_revision() == "0011"
+            assert store.schema_revision() == "0012"
+            if not store.is_sqlite:                   # 0012: the id-block tokens (test_search_newest.py)
+                with store.read() as conn:
+                    facets = conn.execute(sa.text("SELECT tsvector_to_array(facets) FROM article_search "
+                                                  "WHERE article_id = :i"), {"i": a.id}).scalar_one()
+                assert {f"ida{a.id >> 10}", f"idd{a.id >> 19}"} <= set(facets), facets
             day = dict(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=1))
             assert [h.article.id for h in store.search("lanthorn", source_id=src.id, **day).hits] == [a.id]
             assert store.search("lanthorn", source_id=src.id + 1).total == 0

@@ -176,6 +176,10 @@ from sqlalchemy import func  # noqa: E402  (kept with the tables that need it)
 # An article's time as search filters and sorts by it (published, else fetched; migration 0011):
 # its statistics also tell the PostgreSQL planner how many articles a date range holds.
 Index("ix_articles_when", func.coalesce(articles.c.published_at, articles.c.fetched_at))
+# The articles that are not wire copies (what search keeps; migration 0012): PostgreSQL checks
+# a text match against it without reading the article's row.
+Index("ix_articles_original", articles.c.id, sqlite_where=articles.c.duplicate_of.is_(None),
+      postgresql_where=articles.c.duplicate_of.is_(None))
 
 # A comment deleted by its author while it has replies stays as a "[deleted]" placeholder.
 comments.append_column(Column("deleted_at", UTCDateTime))

@@ -1,6 +1,6 @@
 """Store methods for search, ranking and browsing (mixed into Store).
 
-Full text, one interface over two engines (indexes from migrations 0004, 0010 and 0011):
+Full text, one interface over two engines (indexes from migrations 0004, 0010, 0011 and 0012):
 
 * SQLite: the FTS5 table ``articles_fts`` (external content over articles.title/text and
   the facets, porter stemming, kept in step by triggers). Rank ``bm25(articles_fts, 5.0,
@@ -16,7 +16,9 @@ intersected inside the engine instead of being tested on every text match.
 
 Both rank only the newest :data:`RANK_WINDOW` matches (highest article ids: arrival order),
 so a word in every other article costs a bounded amount, and counts stop at MAX_RESULTS + 1
-(nothing past it is reachable).
+(nothing past it is reachable). FTS5 streams matches in id order; PostgreSQL reads them in
+bands of the newest ids, which its facets also index (id-block tokens, migration 0012:
+:func:`id_facets`).
 
 A user's query never reaches either engine as written. :func:`parse_query` reduces it to
 terms made of letters and digits (words, "quoted phrases", ``-excluded``, ``a OR b``);
@@ -57,7 +59,7 @@ from .rows import to_model
 from .schema import MAX_ID, articles, comments, feeds, sources, stories, story_tags, tags, users
 
 __all__ = ["SearchMixin", "SearchHit", "SearchResults", "TagCount", "ParsedQuery", "Term", "parse_query",
-           "mark_html", "Reranker", "POOL", "VECTOR_POOL", "MAX_RESULTS"]
+           "facet_terms", "facets_are_exact", "id_facets", "mark_html", "Reranker", "POOL", "VECTOR_POOL", "MAX_RESULTS"]
 
 POOL = 200                 # full-text candidates that get the hybrid (fused) ranking
 VECTOR_POOL = 100          # nearest stored articles that join them (hybrid search)
@@ -83,6 +85,13 @@ FACET_SOURCE = "src{}"
 FACET_DAY, FACET_MONTH, FACET_YEAR = "day%Y%m%d", "mon%Y%m", "yr%Y"
 # Dates outside these years get no date facet in a query (the plain condition still applies).
 FACET_YEARS = (1970, 2100)
+# PostgreSQL only (migration 0012): tokens of the article id's blocks, at four sizes (2^10,
+# 2^13, 2^16 and 2^19 ids), so "the matches among the newest N articles" is an intersection
+# in the GIN index too (SQLite's FTS5 streams matches in id order and needs none).
+FACET_ID_LEVELS = (("ida", 10), ("idb", 13), ("idc", 16), ("idd", 19))
+# The newest ids _fts_pg reads first; each next band of ids is sized from the
+# density of matches found in the last.
+FIRST_WINDOW = 4096
 
 _WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
@@ -243,6 +252,22 @@ def _date_facets(first: date, last: date) -> list[str]:
     return out
 
 
+def id_facets(first: int, last: int) -> list[str]:
+    """Id-block tokens (:data:`FACET_ID_LEVELS`) covering the ids first..last: the largest
+    aligned blocks that fit, the smallest blocks at either end (a superset of at most 1,023
+    ids either side; the exact condition is still applied)."""
+    (_, small), *_ = FACET_ID_LEVELS
+    out: list[str] = []
+    p, end = (max(first, 0) >> small) << small, ((last >> small) + 1) << small
+    while p < end:
+        for prefix, bits in reversed(FACET_ID_LEVELS):
+            if p % (1 << bits) == 0 and p + (1 << bits) <= end:
+                out.append(f"{prefix}{p >> bits}")
+                p += 1 << bits
+                break
+    return out
+
+
 def facet_terms(source_id: int | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> list[list[str]]:
     """The filters as facet tokens: an AND of OR-groups (a superset of what the filters
@@ -261,6 +286,20 @@ def facet_terms(source_id: int | None = None, since: datetime | None = None,
         elif first.year >= lo and last.year <= hi:
             groups.append(_date_facets(first, last))
     return groups
+
+
+def facets_are_exact(since: datetime | None, until: datetime | None) -> bool:
+    """Whether :func:`facet_terms` keeps exactly what the date range keeps: both ends (where
+    given) at a UTC midnight within :data:`FACET_YEARS` (the search page's dates are). A
+    publisher's token is always exact."""
+    lo, hi = FACET_YEARS
+    for end in (since, until):
+        if end is None:
+            continue
+        utc = end.astimezone(timezone.utc)
+        if utc.time() != datetime.min.time() or not lo <= utc.year <= hi:
+            return False
+    return True
 
 
 def mark_html(marked: str | None) -> str:
@@ -345,8 +384,8 @@ class SearchMixin:
             if not filtered:
                 return SearchResults(pq, [], 0, limit, offset)
             return self._browse(pq, conds, limit, offset)
-        conds = self._search_conditions(**filters, text_first=True)
         facets = facet_terms(source_id, since, until)
+        text_conds = self._search_conditions(**filters, text_first=True)   # `conds`: the vectors
         want = min(MAX_RESULTS, max(POOL, offset + limit))
         if pq.excluded:             # an exclusion asks for exact matches: full text alone
             vector = None
@@ -355,9 +394,9 @@ class SearchMixin:
         near_job = _workers().submit(self._vector_matches, vector, conds) if vector is not None else None
         try:
             if self.is_sqlite:
-                ranked, total = self._fts_sqlite(pq, facets, conds, want)
+                ranked, total = self._fts_sqlite(pq, facets, text_conds, want)
             else:
-                ranked, total = self._fts_pg(pq, facets, conds, want)
+                ranked, total = self._fts_pg(pq, facets, text_conds, want)
         except DBAPIError as exc:   # a parser bug must not become a 500; say what failed
             raise NewsloomError(f"search: the query could not be run ({type(exc.orig).__name__})",
                                 code="bad_query") from None
@@ -383,20 +422,20 @@ class SearchMixin:
         return SearchResults(pq, hits, total, limit, offset, filtered)
 
     def _search_conditions(self, *, source_id, since, until, tag, text_first: bool = False) -> list:
-        """The filters as SQL conditions. `text_first`: for a full-text query on SQLite, the
-        publisher condition is written ``+source_id = ?`` so that the planner walks the
-        text matches and checks the publisher, instead of running one text match per
-        article of the publisher (seconds for a large one at 200,000 articles)."""
+        """The filters as SQL conditions. `text_first`: those a full-text query still needs
+        beside its facets (:func:`facet_terms`): not the publisher, which its token keeps
+        exactly, nor a date range of whole UTC days (:func:`facets_are_exact`). Each condition
+        left costs a read of the article for every match (PostgreSQL) or a test per match."""
         conds: list = []
-        if source_id is not None:
-            column = (articles.c.source_id + 0) if text_first and self.is_sqlite else articles.c.source_id
-            conds.append(column == source_id)
-        else:
+        if source_id is None:
             conds.append(articles.c.duplicate_of.is_(None))
-        if since is not None:
-            conds.append(_WHEN >= since)
-        if until is not None:
-            conds.append(_WHEN < until)
+        elif not text_first:
+            conds.append(articles.c.source_id == source_id)
+        if not (text_first and facets_are_exact(since, until)):
+            if since is not None:
+                conds.append(_WHEN >= since)
+            if until is not None:
+                conds.append(_WHEN < until)
         if tag:                  # articles of the stories carrying the hashtag (story_tags)
             conds.append(articles.c.story_id.in_(
                 select(story_tags.c.story_id).join(tags, tags.c.id == story_tags.c.tag_id)
@@ -424,58 +463,62 @@ class SearchMixin:
 
     def _fts_pg(self, pq: ParsedQuery, facets: list[list[str]], conds: list,
                 want: int) -> tuple[list[int], int]:
-        # article_search holds each article's tsvector (migration 0010) and its facets
-        # (0011), both GIN-indexed. PostgreSQL has no "newest matches first" index, and left
-        # to itself the planner either walked down the primary key testing every document
-        # (260 ms at 200,000 articles for a word in 40 of them) or built the whole bitmap of a
-        # common word and sorted it. So, in steps, each a plan the planner cannot get wrong:
-        # 1. the matches, up to MAX_RESULTS + 1 (the count; the GIN index, in heap order);
-        # 2. when they are that few, the newest RANK_WINDOW of them are ranked;
-        # 3. otherwise the newest RANK_WINDOW come from a window of the newest article ids,
-        #    sized from how densely step 1 found matches (1.5 x what should hold
-        #    RANK_WINDOW), widened x8 until it holds them or covers every article: the
-        #    window's text matches, then those of them that pass the other conditions.
+        # article_search holds each article's tsvector (migration 0010) and its facets (0011,
+        # 0012), under one GIN index. PostgreSQL has no "newest matches first" index: left to
+        # itself the planner walked down the primary key testing every document (260 ms at
+        # 200,000 articles for a word in 40 of them), or built the bitmap of every match of a
+        # common word (15-65 ms at 1,000,000) and sorted it. So the matches are read newest
+        # first, in bands of ids, each band an AND with its id-block tokens in the same GIN
+        # index (which skips through the word's posting list at the band's entries: about 2 ms
+        # for a common word in 8,000 articles at 1,000,000):
+        # 1. the newest FIRST_WINDOW ids, then each next band sized from the density of the
+        #    matches found so far, to make 1.2 x (MAX_RESULTS + 1) (at least x2 and at most
+        #    x16 the ids read so far), until more than MAX_RESULTS matches pass the conditions
+        #    (the count stops there) or every article has been read (a rarer word);
+        # 2. the newest RANK_WINDOW of them are ranked.
+        # Every band reads all its matches (about 10 us each: the row and its article), so a
+        # word far more common in old articles than in new ones costs more than one of steady
+        # frequency: the bands grow at most x16 for that reason.
         search = sa.table("article_search", sa.column("article_id"), sa.column("doc"), sa.column("facets"))
         tsq = pq.tsquery()
-        match = search.c.doc.op("@@")(tsq)
-        if facets:
-            text = " & ".join("(" + " | ".join(g) + ")" for g in facets)
-            match = sa.and_(match, search.c.facets.op("@@")(
-                func.to_tsquery(sa.literal_column("'simple'::regconfig"), sa.literal(text, sa.Text))))
         joined = search.join(articles, articles.c.id == search.c.article_id)
+
+        def band(first: int, stop: int) -> list[int]:
+            """The ids first <= id < stop that match and pass the conditions."""
+            groups = facets + ([id_facets(first, stop - 1)] if first > 1 else [])
+            where = [search.c.doc.op("@@")(tsq), search.c.article_id < stop] + conds
+            if first > 1:
+                where.append(search.c.article_id >= first)
+            # One @@ per group: each is its own key of the GIN scan, and the scan skips through
+            # each key's entries at the others' (in one tsquery, an OR of 40 date tokens was
+            # read whole: 25 ms instead of 2 for a year's range and a common word).
+            where += [search.c.facets.op("@@")(func.to_tsquery(sa.literal_column("'simple'::regconfig"),
+                                                               sa.literal(" | ".join(g), sa.Text)))
+                      for g in groups]
+            return list(conn.execute(select(search.c.article_id).select_from(joined).where(*where)).scalars())
+
         with self.read() as conn:
             # Each step reads a few thousand rows at most: parallel workers cost more to start
-            # than they save (23 -> 15 ms for step 1 at 1,000,000 articles). This transaction only.
+            # than they save (23 -> 15 ms for a scan at 1,000,000 articles). This transaction only.
             conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-            found = list(conn.execute(select(search.c.article_id).select_from(joined).where(match, *conds)
-                                      .limit(MAX_RESULTS + 1)).scalars())
-            if len(found) <= MAX_RESULTS:
-                newest = sorted(found, reverse=True)[:RANK_WINDOW]
-            else:
-                top = conn.execute(select(func.max(search.c.article_id))).scalar_one()
-                density = len(found) / (max(found) - min(found) + 1)
-                width = int(1.5 * RANK_WINDOW / density) + 1
-                while True:
-                    # Testing each document of the window costs `width`; the GIN index visits
-                    # every match of the whole table (~density x top): whichever is less. The
-                    # planner, misjudging a common word's frequency, took the index for both.
-                    walk = width < density * top
-                    in_window = match.is_(True) if walk else match      # IS TRUE: no index for it
-                    near = list(conn.execute(select(search.c.article_id)
-                                             .where(in_window, search.c.article_id > top - width)).scalars())
-                    newest = list(conn.execute(
-                        select(articles.c.id).where(articles.c.id == sa.any_(_id_array(near)), *conds)
-                        .order_by(articles.c.id.desc()).limit(RANK_WINDOW)).scalars()) if near else []
-                    if len(newest) >= RANK_WINDOW or top - width <= 0:
-                        break
-                    width *= 8
+            top = conn.execute(select(func.max(search.c.article_id))).scalar() or 0
+            found: list[int] = []
+            read, stop = FIRST_WINDOW, top + 1        # ids read so far; the band below `stop`
+            while stop > 1 and len(found) <= MAX_RESULTS:
+                first = max(1, top + 1 - read)
+                found += band(first, stop)
+                stop = first
+                want_ids = 1.2 * (MAX_RESULTS + 1) * read / max(len(found), 1)
+                read = int(min(16 * read, max(2 * read, want_ids)))
+            total = min(len(found), MAX_RESULTS + 1)
+            newest = sorted(found, reverse=True)[:RANK_WINDOW]
             if not newest:
-                return [], len(found)
+                return [], total
             rank = func.ts_rank_cd(search.c.doc, tsq)
             rows = conn.execute(select(search.c.article_id, rank)
                                 .where(search.c.article_id == sa.any_(_id_array(newest)))).all()
         rows.sort(key=lambda r: (-r[1], r[0]))
-        return [r[0] for r in rows[:want]], len(found)
+        return [r[0] for r in rows[:want]], total
 
     def _vector_matches(self, vector: np.ndarray, conds: list) -> list[tuple[int, float]]:
         """(id, cosine) of the stored articles nearest to `vector` that pass `conds`, best first."""
