@@ -176,10 +176,10 @@ def tune() -> None:
     w = logistic(X, y)
     scale = sum(w[:4])
     fitted = tuple(round(float(v / scale), 2) for v in w[:5])
-    print(f"logistic regression (title, lead, body, entities, time, bias): "
+    print(f"logistic regression (title, lead, body, entities, time, numbers, bias): "
           f"{[round(float(v), 3) for v in w]}")
-    print(f"  rescaled (content weights sum to 1): {fitted}, p=0.5 at {-w[5] / scale:.3f}",
-          flush=True)
+    print(f"  rescaled (content weights sum to 1): {fitted}, numbers {w[5] / scale:.2f}, "
+          f"p=0.5 at {-w[-1] / scale:.3f}", flush=True)
 
     def run(name, rows, **kw):
         return run_clustering(rows, lambda: _CachedClusterer(caches[name], **kw))["bcubed_f1"]
