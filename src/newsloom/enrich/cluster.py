@@ -148,9 +148,9 @@ samedate           0.9201 / 0.8806             0.8389 / 0.7797
 =================  ==========================  ==========================
 
 synthdates P 1.000 R 0.960, samedate P 0.888 R 0.955; synth seed 1 (3,000) 0.995, seed
-11 (2,000) 0.991 (P 0.993 R 0.988), demo 1.000. ``bench/cluster.py``: 521 articles/s at
-10,000, 421 at 100,000, cost ratio 1.24 (two shared cores, load average 2.4-3; a second
-run 537 / 451, 1.19 at load 1.0-1.5; the previous defaults side by side, 435 / 483, 0.90).
+11 (2,000) 0.991 (P 0.993 R 0.988), demo 1.000. ``bench/cluster.py``: 482 articles/s at
+10,000, 457 at 100,000, cost ratio 1.05 (machine quiet; with other jobs on the cores 521 /
+421, 1.24 and 537 / 451, 1.19; the previous defaults in such a run, 435 / 483, 0.90).
 
 The plateau is narrow and that should be known: (synthdates / samedate BCubed F1)
 threshold 0.105, 0.979 / 0.920; 0.115, 0.977 / 0.919; 0.10, 0.979 / 0.907; merge
